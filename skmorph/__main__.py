@@ -1,0 +1,6 @@
+"""Quick demonstration: ``python -m skmorph``."""
+
+from skmorph.demo import main
+
+if __name__ == "__main__":
+    main()

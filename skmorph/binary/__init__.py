@@ -1,0 +1,1 @@
+"""Binarized networks: NumPy only, bit-packed, torch-free (see BinarizedNetwork)."""

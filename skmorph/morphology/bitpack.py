@@ -1,0 +1,250 @@
+"""Bit-packed binary images: rows packed into ``uint64`` words.
+
+Column ``j`` of a row lives in word ``j // 64`` at bit ``j % 64`` (little-endian bit order), so a
+shift of the image by ``k`` columns is a shift of each row, read as one long integer, by ``k`` bits,
+with carries across words. Rows stay rows, so a vertical shift is a row offset.
+
+Invariant: the padding bits of the last word of each row (columns ``width`` and beyond) are zero.
+Every function here keeps it, which is what makes shifts with zero fill correct.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from skmorph._validation import check_binary_array
+
+WORD_BITS = 64
+
+__all__ = ["PackedImage", "pack", "unpack"]
+
+
+def _n_words(width: int) -> int:
+    return -(-width // WORD_BITS)
+
+
+def column_mask(width: int, start: int, stop: int) -> np.ndarray:
+    """Words with the bits of columns ``[start, stop)`` set (clipped to ``[0, width)``)."""
+    start, stop = max(start, 0), min(stop, width)
+    bits = np.zeros(_n_words(width) * WORD_BITS, dtype=bool)
+    if stop > start:
+        bits[start:stop] = True
+    return np.packbits(bits, bitorder="little").view(np.uint64)
+
+
+class PackedImage:
+    """A binary image or batch of images, stored as rows of ``uint64`` words.
+
+    Use :func:`pack` to build one and :meth:`unpack` to get booleans back. The morphology
+    functions of :mod:`skmorph.morphology` accept and return ``PackedImage`` objects unchanged in
+    kind, so chained operations never repack.
+
+    Parameters
+    ----------
+    words : ndarray of uint64, shape (..., height, n_words)
+        The packed rows; padding bits beyond ``width`` must be zero.
+    width : int
+        Number of columns of the images.
+    """
+
+    __slots__ = ("width", "words")
+
+    def __init__(self, words: np.ndarray, width: int):
+        words = np.asarray(words)
+        if words.dtype != np.uint64 or words.ndim < 2:
+            raise ValueError("words must be a uint64 array of shape (..., height, n_words)")
+        if words.shape[-1] != _n_words(width):
+            raise ValueError(
+                f"width={width} needs {_n_words(width)} words per row, got {words.shape[-1]}"
+            )
+        self.words = words
+        self.width = int(width)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the unpacked boolean array."""
+        return (*self.words.shape[:-1], self.width)
+
+    @property
+    def nbytes(self) -> int:
+        return self.words.nbytes
+
+    def unpack(self) -> np.ndarray:
+        """Return the images as a boolean array of shape ``self.shape``."""
+        return unpack(self)
+
+    def _mask_padding(self) -> PackedImage:
+        tail = self.width % WORD_BITS
+        if tail:
+            self.words[..., -1] &= np.uint64((1 << tail) - 1)
+        return self
+
+    def __and__(self, other: PackedImage) -> PackedImage:
+        return PackedImage(self.words & _words_like(self, other), self.width)
+
+    def __or__(self, other: PackedImage) -> PackedImage:
+        return PackedImage(self.words | _words_like(self, other), self.width)
+
+    def __invert__(self) -> PackedImage:
+        return PackedImage(~self.words, self.width)._mask_padding()
+
+    def andnot(self, other: PackedImage) -> PackedImage:
+        """Pixels set in ``self`` and not in ``other`` (set difference)."""
+        return PackedImage(self.words & ~_words_like(self, other), self.width)
+
+    def count(self) -> np.ndarray:
+        """Number of set pixels of each image (shape ``self.shape[:-2]``)."""
+        return np.bitwise_count(self.words).sum(axis=(-1, -2), dtype=np.int64)
+
+    def copy(self) -> PackedImage:
+        return PackedImage(self.words.copy(), self.width)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PackedImage):
+            return NotImplemented
+        return self.width == other.width and np.array_equal(self.words, other.words)
+
+    __hash__ = None  # mutable container
+
+    def __repr__(self) -> str:
+        return f"PackedImage(shape={self.shape}, nbytes={self.nbytes})"
+
+
+def _words_like(image: PackedImage, other: PackedImage) -> np.ndarray:
+    if not isinstance(other, PackedImage) or other.width != image.width:
+        raise ValueError("both operands must be PackedImage objects of the same width")
+    return other.words
+
+
+def pack(image) -> PackedImage:
+    """Pack a boolean-like image or batch of shape ``(..., H, W)`` into a :class:`PackedImage`."""
+    if isinstance(image, PackedImage):
+        return image
+    image = check_binary_array(image, "image")
+    width = image.shape[-1]
+    packed = np.packbits(image, axis=-1, bitorder="little")
+    n_bytes = _n_words(width) * 8
+    if packed.shape[-1] != n_bytes:
+        pad = [(0, 0)] * (packed.ndim - 1) + [(0, n_bytes - packed.shape[-1])]
+        packed = np.pad(packed, pad)
+    packed = np.ascontiguousarray(packed)
+    return PackedImage(packed.view(np.uint64), width)
+
+
+def unpack(image: PackedImage) -> np.ndarray:
+    """Unpack a :class:`PackedImage` into a boolean array of shape ``image.shape``."""
+    as_bytes = np.ascontiguousarray(image.words).view(np.uint8)
+    bits = np.unpackbits(as_bytes, axis=-1, count=image.width, bitorder="little")
+    return bits.view(bool)
+
+
+def shift_columns(
+    image: PackedImage, offset: int, padding: str = "zeros", edge: np.ndarray | None = None
+) -> np.ndarray:
+    """Words of the image read ``offset`` columns away: ``out[..., j] = in[..., j + offset]``.
+
+    Columns read from outside the image take 0 (``padding="zeros"``) or the value of the nearest
+    border column (``padding="replicate"``). ``edge`` may pass precomputed border bits.
+    """
+    words, width = image.words, image.width
+    n = words.shape[-1]
+    out = np.zeros_like(words)
+    shift = min(abs(offset), width)
+    q, r = divmod(shift, WORD_BITS)
+    if offset > 0 and q < n:
+        src = words[..., q:]
+        if r == 0:
+            out[..., : n - q] = src
+        else:
+            np.right_shift(src, np.uint64(r), out=out[..., : n - q])
+            out[..., : n - q - 1] |= src[..., 1:] << np.uint64(WORD_BITS - r)
+    elif offset < 0 and q < n:
+        src = words[..., : n - q]
+        if r == 0:
+            out[..., q:] = src
+        else:
+            np.left_shift(src, np.uint64(r), out=out[..., q:])
+            out[..., q + 1 :] |= src[..., :-1] >> np.uint64(WORD_BITS - r)
+        image_tail = width % WORD_BITS
+        if image_tail:
+            out[..., -1] &= np.uint64((1 << image_tail) - 1)
+    elif offset == 0:
+        out[...] = words
+    if padding == "replicate" and offset != 0:
+        if edge is None:
+            edge = edge_bits(image, "right" if offset > 0 else "left")
+        if offset > 0:
+            fill = column_mask(width, width - shift, width)
+        else:
+            fill = column_mask(width, 0, shift)
+        out |= edge[..., None] * fill
+    return out
+
+
+def edge_bits(image: PackedImage, side: str) -> np.ndarray:
+    """The first (``side="left"``) or last (``"right"``) column as 0/1 ``uint64`` per row."""
+    if side == "left":
+        return image.words[..., 0] & np.uint64(1)
+    last = image.width - 1
+    return (image.words[..., last // WORD_BITS] >> np.uint64(last % WORD_BITS)) & np.uint64(1)
+
+
+def combine_shifts(
+    image: PackedImage,
+    offsets: Iterable[tuple[int, int]],
+    reduce: str,
+    padding: str = "zeros",
+) -> PackedImage:
+    """AND (``reduce="and"``) or OR (``"or"``) of the image read at each ``(row, col)`` offset.
+
+    ``out[i, j] = reduce over (di, dj) of in[i + di, j + dj]``, with pixels outside the image given
+    by ``padding`` (``"zeros"`` or ``"replicate"``). This is the one kernel behind erosion,
+    dilation and the binarized convolutional layers. Offsets sharing a column shift share the
+    horizontal shift, so the cost is one shift per distinct column offset plus one in-place
+    AND/OR per offset.
+    """
+    if reduce not in ("and", "or"):
+        raise ValueError(f"reduce must be 'and' or 'or', got {reduce!r}")
+    if padding not in ("zeros", "replicate"):
+        raise ValueError(f"padding must be 'zeros' or 'replicate', got {padding!r}")
+    by_column: dict[int, list[int]] = {}
+    for di, dj in offsets:
+        by_column.setdefault(int(dj), []).append(int(di))
+    if not by_column:
+        raise ValueError("offsets must not be empty")
+    height = image.words.shape[-2]
+    edges = {}
+    if padding == "replicate":
+        edges = {"left": edge_bits(image, "left"), "right": edge_bits(image, "right")}
+    if reduce == "and":
+        acc = np.full_like(image.words, np.uint64(2**64 - 1))
+        combine = np.bitwise_and
+    else:
+        acc = np.zeros_like(image.words)
+        combine = np.bitwise_or
+    for dj, row_offsets in by_column.items():
+        side = "right" if dj > 0 else "left"
+        shifted = shift_columns(image, dj, padding, edges.get(side))
+        for di in row_offsets:
+            _combine_rows(acc, shifted, di, height, padding, combine)
+    return PackedImage(acc, image.width)._mask_padding()
+
+
+def _combine_rows(acc, words, offset, height, padding, combine) -> None:
+    """In place: ``acc[..., i, :] = combine(acc[..., i, :], words[..., i + offset, :])``."""
+    shift = min(abs(offset), height)
+    if offset >= 0:
+        inside, outside = slice(0, height - shift), slice(height - shift, height)
+        source, border_row = slice(shift, height), slice(height - 1, height)
+    else:
+        inside, outside = slice(shift, height), slice(0, shift)
+        source, border_row = slice(0, height - shift), slice(0, 1)
+    combine(acc[..., inside, :], words[..., source, :], out=acc[..., inside, :])
+    if shift == 0:
+        return
+    if padding == "replicate":
+        combine(acc[..., outside, :], words[..., border_row, :], out=acc[..., outside, :])
+    elif combine is np.bitwise_and:
+        acc[..., outside, :] = 0
