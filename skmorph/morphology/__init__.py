@@ -3,6 +3,7 @@
 This subpackage never imports torch.
 """
 
+from skmorph.morphology.activation import ActivationResult, activation, binarized_parameters
 from skmorph.morphology.bitpack import PackedImage, pack, unpack
 from skmorph.morphology.operations import (
     black_tophat,
@@ -12,10 +13,25 @@ from skmorph.morphology.operations import (
     opening,
     white_tophat,
 )
+from skmorph.morphology.projection import (
+    BinarizedNeurons,
+    ConstantProjection,
+    Projection,
+    binarize_neurons,
+    project_activable,
+    project_constant,
+)
 from skmorph.morphology.selem import cross, diamond, disk, line, pad_selem, square
 
 __all__ = [
+    "ActivationResult",
+    "BinarizedNeurons",
+    "ConstantProjection",
     "PackedImage",
+    "Projection",
+    "activation",
+    "binarize_neurons",
+    "binarized_parameters",
     "black_tophat",
     "closing",
     "cross",
@@ -27,6 +43,8 @@ __all__ = [
     "opening",
     "pack",
     "pad_selem",
+    "project_activable",
+    "project_constant",
     "square",
     "unpack",
     "white_tophat",
