@@ -14,7 +14,13 @@ import numpy as np
 
 from skmorph._validation import check_finite
 
-__all__ = ["ActivationResult", "activation", "binarized_parameters", "check_neurons"]
+__all__ = [
+    "ActivationResult",
+    "activation",
+    "binarized_parameters",
+    "check_neurons",
+    "output_bounds",
+]
 
 DILATION, EROSION = "dilation", "erosion"
 
@@ -89,30 +95,66 @@ def activation(weights, bias, v1: float = 0.0, v2: float = 1.0) -> ActivationRes
         one neuron.
     """
     weights, bias, _ = check_neurons(weights, bias)
-    v1, v2 = float(v1), float(v2)
-    if not 0.0 <= v1 < v2 <= 1.0:
-        raise ValueError(f"v1 and v2 must satisfy 0 <= v1 < v2 <= 1, got v1={v1}, v2={v2}")
+    v1, v2 = _check_levels(v1, v2)
     # strict inequalities with a margin for the rounding of the float64 sums, so that a neuron
     # declared activated is activated
     margin = 8 * np.finfo(np.float64).eps * (np.abs(weights).sum(axis=1) + np.abs(bias))
+    total_positive = np.maximum(weights, 0.0).sum(axis=1)
+    total_negative = np.minimum(weights, 0.0).sum(axis=1)
+    # the largest S that satisfies the upper bound; a smaller S only makes the lower bound harder
+    dil_selem = (weights > 0) & (v2 * weights + total_negative[:, None] > (bias + margin)[:, None])
+    ero_selem = (weights > 0) & ((1.0 - v1) * weights > (total_positive - bias + margin)[:, None])
+    activated = {}
+    for operation, selem in ((DILATION, dil_selem), (EROSION, ero_selem)):
+        low, high = output_bounds(weights, selem, operation, v1, v2)
+        activated[operation] = selem.any(axis=1) & (low < bias - margin) & (bias + margin < high)
+    is_dilation = activated[DILATION]
+    is_erosion = activated[EROSION] & ~is_dilation
+    is_activated = is_dilation | is_erosion
+    # not activated: report the candidate of the operation the bias points to
+    prefer_erosion = np.where(is_activated, is_erosion, bias > 0.5 * weights.sum(axis=1))
+    selem = np.where(prefer_erosion[:, None], ero_selem, dil_selem)
+    return ActivationResult(is_activated, selem, _operations(prefer_erosion))
+
+
+def _check_levels(v1, v2) -> tuple[float, float]:
+    v1, v2 = float(v1), float(v2)
+    if not 0.0 <= v1 < v2 <= 1.0:
+        raise ValueError(f"v1 and v2 must satisfy 0 <= v1 < v2 <= 1, got v1={v1}, v2={v2}")
+    return v1, v2
+
+
+def output_bounds(weights, selem, operation, v1: float = 0.0, v2: float = 1.0):
+    """Bounds of ``x . w`` for inputs in ``[0, v1] U [v2, 1]``, per neuron.
+
+    Returns ``(low, high)``: ``low`` is the largest value of ``x . w`` over the inputs where the
+    operation by ``selem`` gives 0, ``high`` the smallest over the inputs where it gives 1. The
+    neuron computes the operation iff ``low < b < high`` (the conditions of spec section 3), and a
+    following smooth threshold maps its outputs to ``[0, xi(p (low - b))] U [xi(p (high - b)), 1]``,
+    which is how almost-binary ranges propagate through a network.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_neurons, n_weights)
+    selem : ndarray of bool, shape (n_neurons, n_weights)
+    operation : str or array of str, shape (n_neurons,)
+    v1, v2 : float
+    """
+    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    selem = np.atleast_2d(np.asarray(selem, dtype=bool))
+    is_erosion = np.broadcast_to(np.asarray(operation) == EROSION, weights.shape[:1])
     positive = np.maximum(weights, 0.0)
     total_positive = positive.sum(axis=1)
     total_negative = np.minimum(weights, 0.0).sum(axis=1)
-
-    # the largest S that satisfies the upper bound; a smaller S only makes the lower bound harder
-    dil_selem = (weights > 0) & (v2 * weights + total_negative[:, None] > (bias + margin)[:, None])
-    dil_lower = total_positive - (1.0 - v1) * (positive * dil_selem).sum(axis=1)
-    is_dilation = dil_selem.any(axis=1) & (dil_lower < bias - margin)
-
-    ero_selem = (weights > 0) & ((1.0 - v1) * weights > (total_positive - bias + margin)[:, None])
-    ero_upper = v2 * (positive * ero_selem).sum(axis=1) + total_negative
-    is_erosion = ero_selem.any(axis=1) & (bias + margin < ero_upper) & ~is_dilation
-
-    activated = is_dilation | is_erosion
-    # not activated: report the candidate of the operation the bias points to
-    prefer_erosion = np.where(activated, is_erosion, bias > 0.5 * weights.sum(axis=1))
-    selem = np.where(prefer_erosion[:, None], ero_selem, dil_selem)
-    return ActivationResult(activated, selem, _operations(prefer_erosion))
+    inside_sum = (positive * selem).sum(axis=1)
+    inside_min = np.where(selem, weights, np.inf).min(axis=1)
+    low = np.where(
+        is_erosion,
+        total_positive - (1.0 - v1) * inside_min,
+        total_positive - (1.0 - v1) * inside_sum,
+    )
+    high = np.where(is_erosion, v2 * inside_sum, v2 * inside_min) + total_negative
+    return low, high
 
 
 def binarized_parameters(selem, operation) -> tuple[np.ndarray, np.ndarray]:

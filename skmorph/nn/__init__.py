@@ -7,11 +7,28 @@ from skmorph.nn.distances import (
     constant_distance,
     constant_selem,
 )
+from skmorph.nn.layers import LUI, BiSE, BiSEL, DenseLUI, MorphologicalNeurons
+from skmorph.nn.networks import MorphologicalNetwork, build_network
+from skmorph.nn.regularization import REGULARIZATIONS, Regularizer
+from skmorph.nn.training import TrainingOptions, resolve_device, torch_threads, train
 
 __all__ = [
+    "LUI",
+    "REGULARIZATIONS",
     "ActivableSets",
+    "BiSE",
+    "BiSEL",
+    "DenseLUI",
+    "MorphologicalNetwork",
+    "MorphologicalNeurons",
+    "Regularizer",
+    "TrainingOptions",
     "activable_distance",
     "activable_sets",
+    "build_network",
     "constant_distance",
     "constant_selem",
+    "resolve_device",
+    "torch_threads",
+    "train",
 ]

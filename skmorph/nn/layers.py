@@ -1,0 +1,293 @@
+"""BiSE, LUI, BiSEL and DenseLUI layers (spec sections 2 and 6).
+
+Every layer is built from :class:`MorphologicalNeurons`: a bank of neurons
+``xi(p (x . w - b))`` with reparametrized weights and bias and a learnable scale ``p``. The bank
+knows how to test its neurons for activation, binarize them and measure their distance to the
+activable or constant sets, always through the NumPy functions of :mod:`skmorph.morphology`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from skmorph.morphology.activation import ActivationResult, activation, output_bounds
+from skmorph.morphology.projection import BinarizedNeurons, binarize_neurons
+from skmorph.nn.reparametrization import (
+    BIAS_REPARAMETRIZATIONS,
+    THRESHOLDS,
+    WEIGHT_REPARAMETRIZATIONS,
+    Scale,
+    check_option,
+    inverse_softplus,
+    raw_weight_for,
+    reparametrize_bias,
+    reparametrize_weight,
+    smooth_threshold,
+)
+
+__all__ = ["LUI", "PADDINGS", "BiSE", "BiSEL", "DenseLUI", "MorphologicalNeurons"]
+
+PADDINGS = ("replicate", "zeros")
+
+
+class MorphologicalNeurons(nn.Module):
+    """A bank of ``n_neurons`` smooth morphological neurons with ``weight_shape`` weights each.
+
+    Parameters
+    ----------
+    n_neurons : int
+    weight_shape : tuple of int
+        Shape of each neuron's weights (e.g. ``(in_channels, kh, kw)`` for a BiSE).
+    threshold : {"tanh", "sigmoid"}, default="tanh"
+        The smooth threshold ``xi``.
+    weight_reparametrization : {"positive", "dual", "identity"}, default="positive"
+    bias_reparametrization : {"softplus", "raw", "clamped", "clamped_detached"}, default="softplus"
+    """
+
+    def __init__(
+        self,
+        n_neurons: int,
+        weight_shape: tuple[int, ...],
+        *,
+        threshold: str = "tanh",
+        weight_reparametrization: str = "positive",
+        bias_reparametrization: str = "softplus",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        factory = {"device": device, "dtype": dtype}
+        self.threshold = check_option(threshold, "threshold", THRESHOLDS)
+        self.weight_reparametrization = check_option(
+            weight_reparametrization, "weight_reparametrization", WEIGHT_REPARAMETRIZATIONS
+        )
+        self.bias_reparametrization = check_option(
+            bias_reparametrization, "bias_reparametrization", BIAS_REPARAMETRIZATIONS
+        )
+        self.weight_shape = tuple(int(s) for s in weight_shape)
+        self.n_weights = math.prod(self.weight_shape)
+        self.raw_weight = nn.Parameter(torch.empty(n_neurons, *self.weight_shape, **factory))
+        self.raw_bias = nn.Parameter(torch.empty(n_neurons, **factory))
+        self.scale = Scale(n_neurons, **factory)
+        self.reset_parameters()
+
+    @property
+    def n_neurons(self) -> int:
+        return self.raw_bias.shape[0]
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """Weights of shape ``(n_neurons, *weight_shape)`` after reparametrization."""
+        return reparametrize_weight(self.raw_weight, self.weight_reparametrization, self.n_weights)
+
+    @property
+    def bias(self) -> torch.Tensor:
+        return reparametrize_bias(
+            self.raw_bias, self.bias_reparametrization, self.weight.flatten(1)
+        )
+
+    def reset_parameters(self, input_mean: float = 0.5, generator=None) -> None:
+        """Initialize so that outputs start unsaturated (spec section 2).
+
+        Weights are uniform in ``[1/2, 3/2]`` (mean 1), the bias is ``input_mean * sum(w)``
+        with 1% noise (the mean pre-activation on inputs of that mean), and the scale ``p`` makes
+        the pre-activation of Bernoulli(``input_mean``) inputs have unit standard deviation.
+        """
+        mean = float(np.clip(input_mean, 0.05, 0.95))
+        factory = {"device": self.raw_weight.device, "dtype": self.raw_weight.dtype}
+
+        def uniform(*shape):  # drawn on the CPU so that a CPU generator works for any device
+            return torch.rand(shape, generator=generator, dtype=factory["dtype"]).to(**factory)
+
+        with torch.no_grad():
+            weights = 0.5 + uniform(*self.raw_weight.shape)
+            # under "dual" the weights are normalized to sum to n_weights: still mean 1
+            self.raw_weight.copy_(raw_weight_for(weights, self.weight_reparametrization))
+            flat = self.weight.flatten(1)
+            bias = mean * flat.sum(1) * (1 + 0.01 * (2 * uniform(self.n_neurons) - 1))
+            raw = bias if self.bias_reparametrization == "raw" else inverse_softplus(bias)
+            self.raw_bias.copy_(raw)
+            std = torch.sqrt(mean * (1 - mean) * (flat**2).sum(1))
+            self.scale.log_scale.copy_(-torch.log(std))
+
+    def pre_activation_to_output(self, pre: torch.Tensor, channel_dim: int = 1) -> torch.Tensor:
+        """``xi(p (pre - b))`` with ``p`` and ``b`` broadcast along ``channel_dim``."""
+        shape = [1] * pre.dim()
+        shape[channel_dim] = -1
+        scale, bias = self.scale().view(shape), self.bias.view(shape)
+        return smooth_threshold(scale * (pre - bias), self.threshold)
+
+    # ---- the NumPy side: activation and binarization
+
+    def numpy_parameters(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat weights ``(n_neurons, n_weights)`` and bias, detached, as float64 arrays."""
+        with torch.no_grad():
+            weights = self.weight.flatten(1).to("cpu", torch.float64).numpy()
+            bias = self.bias.to("cpu", torch.float64).numpy()
+        return weights, bias
+
+    def activation(self, v1: float = 0.0, v2: float = 1.0) -> ActivationResult:
+        """Which neurons are exactly erosions/dilations for inputs in ``[0, v1] U [v2, 1]``."""
+        return activation(*self.numpy_parameters(), v1=v1, v2=v2)
+
+    def binarize(self, method: str = "activable") -> BinarizedNeurons:
+        """Binarized neurons (flat elements); see :func:`skmorph.morphology.binarize_neurons`."""
+        return binarize_neurons(*self.numpy_parameters(), method=method)
+
+    def output_levels(self, v1: float, v2: float) -> tuple[float, float]:
+        """Almost-binary levels of the outputs when the inputs lie in ``[0, v1] U [v2, 1]``.
+
+        Returns ``(v1_out, v2_out)`` if every neuron is activated for those inputs, else
+        ``(nan, nan)``: the guarantee of exact binarization does not propagate past this bank.
+        """
+        weights, bias = self.numpy_parameters()
+        result = activation(weights, bias, v1=v1, v2=v2)
+        if not result.activated.all():
+            return math.nan, math.nan
+        low, high = output_bounds(weights, result.selem, result.operation, v1, v2)
+        with torch.no_grad():
+            scale = self.scale().to("cpu", torch.float64).numpy()
+        xi = lambda x: smooth_threshold(torch.from_numpy(x), self.threshold).numpy()  # noqa: E731
+        return float(xi(scale * (low - bias)).max()), float(xi(scale * (high - bias)).min())
+
+    def extra_repr(self) -> str:
+        return (
+            f"n_neurons={self.n_neurons}, weight_shape={self.weight_shape}, "
+            f"threshold={self.threshold!r}, weights={self.weight_reparametrization!r}, "
+            f"bias={self.bias_reparametrization!r}"
+        )
+
+
+def _pair(value, name: str) -> tuple[int, int]:
+    size = (value, value) if isinstance(value, int) else tuple(value)
+    if len(size) != 2 or any((not isinstance(s, int)) or s < 1 or s % 2 == 0 for s in size):
+        raise ValueError(f"{name} must be an odd positive int or a pair of them, got {value!r}")
+    return size
+
+
+def pad(x: torch.Tensor, kernel_size: tuple[int, int], padding: str) -> torch.Tensor:
+    """Pad images so that a convolution by ``kernel_size`` keeps their size."""
+    rows, cols = kernel_size[0] // 2, kernel_size[1] // 2
+    if rows == 0 and cols == 0:
+        return x
+    if padding == "replicate":
+        return F.pad(x, (cols, cols, rows, rows), mode="replicate")
+    return F.pad(x, (cols, cols, rows, rows))
+
+
+class BiSE(nn.Module):
+    """BiSE layer: one smooth erosion/dilation per output channel (spec section 2).
+
+    ``y_j = xi(p_j (x * W_j - b_j))`` where ``*`` is a 2-D convolution over all input channels
+    with "same" output size; pixels outside the image come from ``padding``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int or (int, int)
+        Odd kernel size.
+    padding : {"replicate", "zeros"}, default="replicate"
+        Padding of the input; the binarized layer uses the same, so exactness holds at borders.
+    **neuron_options
+        ``threshold``, ``weight_reparametrization``, ``bias_reparametrization``, ``device``,
+        ``dtype`` (see :class:`MorphologicalNeurons`).
+
+    Shape: input ``(N, in_channels, H, W)``, output ``(N, out_channels, H, W)`` in ``[0, 1]``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, padding="replicate", **options):
+        super().__init__()
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.padding = check_option(padding, "padding", PADDINGS)
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.neurons = MorphologicalNeurons(
+            out_channels, (in_channels, *self.kernel_size), **options
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pre = F.conv2d(pad(x, self.kernel_size, self.padding), self.neurons.weight)
+        return self.neurons.pre_activation_to_output(pre)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"padding={self.padding!r}"
+        )
+
+
+class LUI(BiSE):
+    """Logical union/intersection of channels: a BiSE with a 1x1 kernel (spec section 6).
+
+    Activated, output ``j`` is the OR (union) or AND (intersection) of a subset of the input
+    channels.
+    """
+
+    def __init__(self, in_channels, out_channels, **options):
+        options.pop("padding", None)
+        super().__init__(in_channels, out_channels, 1, padding="zeros", **options)
+
+
+class DenseLUI(nn.Module):
+    """Fully connected LUI: each output unit a smooth OR/AND of its inputs (spec section 6).
+
+    Shape: input ``(N, in_features)``, output ``(N, out_features)`` in ``[0, 1]``.
+    """
+
+    def __init__(self, in_features, out_features, **options):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.neurons = MorphologicalNeurons(out_features, (in_features,), **options)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.neurons.pre_activation_to_output(x @ self.neurons.weight.T)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
+class BiSEL(nn.Module):
+    """BiSEL: a BiSE per (input, output) channel pair, then a LUI per output (spec section 6).
+
+    The BiSE of pair ``(i, j)`` sees only input channel ``i``; the LUI of output ``j`` combines
+    the ``in_channels`` maps ``psi_ij(x_i)``. Binarized, output ``j`` is a union or intersection
+    over a subset of ``i`` of erosions/dilations of ``x_i``. With one input channel the LUI is the
+    identity.
+
+    Parameters are those of :class:`BiSE`. Shape: ``(N, in_channels, H, W)`` to
+    ``(N, out_channels, H, W)``.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, padding="replicate", **options):
+        super().__init__()
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.padding = check_option(padding, "padding", PADDINGS)
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        # neuron i * out_channels + j is the BiSE of pair (i, j)
+        self.bises = MorphologicalNeurons(
+            in_channels * out_channels, (1, *self.kernel_size), **options
+        )
+        self.luis = MorphologicalNeurons(out_channels, (in_channels,), **options) if (
+            in_channels > 1
+        ) else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        padded = pad(x, self.kernel_size, self.padding)
+        pre = F.conv2d(padded, self.bises.weight, groups=self.in_channels)
+        maps = self.bises.pre_activation_to_output(pre)
+        if self.luis is None:
+            return maps
+        n, _, height, width = maps.shape
+        maps = maps.view(n, self.in_channels, self.out_channels, height, width)
+        pre = torch.einsum("nijhw,ji->njhw", maps, self.luis.weight)
+        return self.luis.pre_activation_to_output(pre)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"padding={self.padding!r}"
+        )

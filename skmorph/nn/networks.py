@@ -1,0 +1,127 @@
+"""Networks of BiSEL / DenseLUI layers with an optional float head, and their builder."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from skmorph.nn.layers import BiSEL, DenseLUI, MorphologicalNeurons
+
+__all__ = ["MorphologicalNetwork", "build_network"]
+
+
+class MorphologicalNetwork(nn.Module):
+    """A convolutional part (BiSEL layers), a dense part (DenseLUI layers) and an optional head.
+
+    Images ``(N, C, H, W)`` go through the convolutional layers, are flattened if dense layers
+    follow, and the head (a float ``nn.Linear``) maps the last binary layer to class scores.
+    Without dense layers and head the network is image-to-image.
+    """
+
+    def __init__(
+        self,
+        conv_layers: Sequence[BiSEL] = (),
+        dense_layers: Sequence[DenseLUI] = (),
+        head: nn.Linear | None = None,
+    ):
+        super().__init__()
+        self.conv_layers = nn.ModuleList(conv_layers)
+        self.dense_layers = nn.ModuleList(dense_layers)
+        self.head = head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.conv_layers:
+            x = layer(x)
+        if len(self.dense_layers) or self.head is not None:
+            x = x.flatten(1)
+        for layer in self.dense_layers:
+            x = layer(x)
+        return x if self.head is None else self.head(x)
+
+    def neuron_banks(self) -> list[MorphologicalNeurons]:
+        """Every bank of morphological neurons, in the order data flows through them."""
+        return [m for m in self.modules() if isinstance(m, MorphologicalNeurons)]
+
+    def reset_parameters(self, input_mean: float = 0.5, generator=None) -> None:
+        """Initialize every layer; the first bank sees inputs of mean ``input_mean``."""
+        for index, bank in enumerate(self.neuron_banks()):
+            bank.reset_parameters(input_mean if index == 0 else 0.5, generator=generator)
+        if self.head is not None:
+            bound = 1 / math.sqrt(self.head.in_features)
+            with torch.no_grad():
+                for parameter in (self.head.weight, self.head.bias):
+                    values = torch.rand(parameter.shape, generator=generator, dtype=parameter.dtype)
+                    parameter.copy_((2 * values - 1).to(parameter.device) * bound)
+
+    def activated_fraction(self) -> float:
+        """Fraction of morphological neurons that are activated for binary inputs."""
+        counts = [(b.activation().activated.sum(), b.n_neurons) for b in self.neuron_banks()]
+        return float(sum(c for c, _ in counts) / max(sum(n for _, n in counts), 1))
+
+
+def build_network(
+    *,
+    in_channels: int | None = None,
+    conv_channels: Sequence[int] = (),
+    kernel_sizes: int | Sequence[int] = 3,
+    n_features: int | None = None,
+    hidden_layer_sizes: Sequence[int] = (),
+    n_outputs: int | None = None,
+    output_layer: str = "linear",
+    padding: str = "replicate",
+    **neuron_options,
+) -> MorphologicalNetwork:
+    """Build a :class:`MorphologicalNetwork`.
+
+    Parameters
+    ----------
+    in_channels : int, optional
+        Channels of the input images, for a convolutional part of ``conv_channels`` BiSEL layers.
+    conv_channels : sequence of int
+        Output channels of each BiSEL layer.
+    kernel_sizes : int or sequence of int
+        Kernel size of every BiSEL layer, or one per layer.
+    n_features : int, optional
+        Number of features entering the dense part (flattened images or tabular features).
+    hidden_layer_sizes : sequence of int
+        Widths of the DenseLUI layers.
+    n_outputs : int, optional
+        Number of outputs of the head. ``output_layer="linear"`` adds a float ``nn.Linear``
+        head (the paper's classification networks); ``"binary"`` a last DenseLUI layer, so the
+        whole network is binarized. ``None``: no head.
+    padding : {"replicate", "zeros"}
+    **neuron_options
+        Passed to every layer (``threshold``, reparametrizations, ``device``, ``dtype``).
+    """
+    conv_channels = list(conv_channels)
+    if isinstance(kernel_sizes, int):
+        kernel_sizes = [kernel_sizes] * len(conv_channels)
+    kernel_sizes = list(kernel_sizes)
+    if len(kernel_sizes) != len(conv_channels):
+        raise ValueError(
+            f"kernel_sizes must be an int or have one entry per convolutional layer "
+            f"({len(conv_channels)}), got {kernel_sizes}"
+        )
+    if output_layer not in ("linear", "binary"):
+        raise ValueError(f"output_layer must be 'linear' or 'binary', got {output_layer!r}")
+    conv_layers = []
+    channels = in_channels
+    for out_channels, kernel_size in zip(conv_channels, kernel_sizes, strict=True):
+        conv_layers.append(BiSEL(channels, out_channels, kernel_size, padding, **neuron_options))
+        channels = out_channels
+    dense_layers = []
+    features = n_features
+    for width in hidden_layer_sizes:
+        dense_layers.append(DenseLUI(features, width, **neuron_options))
+        features = width
+    head = None
+    if n_outputs is not None:
+        if output_layer == "binary":
+            dense_layers.append(DenseLUI(features, n_outputs, **neuron_options))
+        else:
+            factory = {k: neuron_options[k] for k in ("device", "dtype") if k in neuron_options}
+            head = nn.Linear(features, n_outputs, **factory)
+    return MorphologicalNetwork(conv_layers, dense_layers, head)

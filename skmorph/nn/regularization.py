@@ -1,0 +1,72 @@
+"""The regularization toward binarizable weights: ``lambda * sum of distances`` (spec section 5)."""
+
+from __future__ import annotations
+
+import torch
+
+from skmorph.nn.distances import (
+    activable_distance,
+    activable_sets,
+    constant_distance,
+    constant_selem,
+)
+from skmorph.nn.layers import MorphologicalNeurons
+
+__all__ = ["REGULARIZATIONS", "Regularizer"]
+
+REGULARIZATIONS = (None, "activable", "constant_exact", "constant_uniform", "constant_normal")
+
+
+class Regularizer:
+    """``weight * sum over neurons of the distance to the activable (PA) or constant (PC) set``.
+
+    Parameters
+    ----------
+    kind : {None, "activable", "constant_exact", "constant_uniform", "constant_normal"}
+    weight : float
+        The regularization weight lambda.
+    delay : int, default=0
+        Number of optimization steps before the term is switched on.
+    update_every : int, default=1
+        The sets of each projection (element, active sets) are recomputed by the exact NumPy
+        solver every ``update_every`` steps and kept fixed in between; the distance for fixed
+        sets is recomputed (and differentiated) at every step.
+    """
+
+    def __init__(self, kind=None, weight: float = 0.0, delay: int = 0, update_every: int = 1):
+        if kind not in REGULARIZATIONS:
+            raise ValueError(f"regularization must be one of {REGULARIZATIONS}, got {kind!r}")
+        self.kind, self.weight = kind, float(weight)
+        self.delay, self.update_every = int(delay), max(int(update_every), 1)
+        self._sets: dict[int, object] = {}
+        self._refreshed_at = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.kind is not None and self.weight > 0
+
+    def distance(self, banks: list[MorphologicalNeurons], step: int) -> torch.Tensor:
+        """Sum of the distances of all neurons of ``banks`` (without the weight)."""
+        refresh = self._refreshed_at is None or step - self._refreshed_at >= self.update_every
+        if refresh:
+            self._refreshed_at = step
+        total = 0.0
+        for index, bank in enumerate(banks):
+            weights, bias = bank.weight.flatten(1), bank.bias
+            if refresh or index not in self._sets:
+                with torch.no_grad():
+                    if self.kind == "activable":
+                        self._sets[index] = activable_sets(weights, bias)
+                    else:
+                        self._sets[index] = constant_selem(weights, self.kind.split("_")[1])
+            if self.kind == "activable":
+                total = total + activable_distance(weights, bias, self._sets[index]).sum()
+            else:
+                total = total + constant_distance(weights, selem=self._sets[index]).sum()
+        return total
+
+    def __call__(self, banks: list[MorphologicalNeurons], step: int) -> torch.Tensor | float:
+        """The loss term at optimization step ``step`` (0 before the delay or when disabled)."""
+        if not self.enabled or step < self.delay:
+            return 0.0
+        return self.weight * self.distance(banks, step)

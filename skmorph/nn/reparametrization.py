@@ -1,0 +1,110 @@
+"""Smooth thresholds and the reparametrizations of BiSE weights and biases (spec section 2)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "BIAS_REPARAMETRIZATIONS",
+    "THRESHOLDS",
+    "WEIGHT_REPARAMETRIZATIONS",
+    "bias_range",
+    "inverse_softplus",
+    "reparametrize_bias",
+    "reparametrize_weight",
+    "smooth_threshold",
+]
+
+THRESHOLDS = ("tanh", "sigmoid")
+WEIGHT_REPARAMETRIZATIONS = ("positive", "dual", "identity")
+BIAS_REPARAMETRIZATIONS = ("raw", "softplus", "clamped", "clamped_detached")
+
+
+def smooth_threshold(x: torch.Tensor, kind: str) -> torch.Tensor:
+    """``xi(x)``: ``tanh(x) / 2 + 1/2`` (``"tanh"``) or ``1 / (1 + exp(-x))`` (``"sigmoid"``)."""
+    if kind == "tanh":
+        return 0.5 * torch.tanh(x) + 0.5
+    return torch.sigmoid(x)
+
+
+def inverse_smooth_threshold(y: float, kind: str) -> float:
+    """``xi^{-1}(y)`` for ``0 < y < 1``."""
+    return math.atanh(2 * y - 1) if kind == "tanh" else math.log(y / (1 - y))
+
+
+def inverse_softplus(x: torch.Tensor) -> torch.Tensor:
+    """``softplus^{-1}(x) = log(exp(x) - 1)``, stable for large ``x`` (``x > 0``)."""
+    return x + torch.log(-torch.expm1(-x))
+
+
+def reparametrize_weight(raw: torch.Tensor, kind: str, total: float) -> torch.Tensor:
+    """Weights from raw parameters of shape (n_neurons, ...).
+
+    ``"positive"``: ``softplus(raw)``; ``"dual"``: ``total * softplus(raw) / sum softplus(raw)``
+    per neuron (the weights of each neuron sum to ``total``); ``"identity"``: ``raw``.
+    """
+    if kind == "identity":
+        return raw
+    positive = F.softplus(raw)
+    if kind == "positive":
+        return positive
+    sums = positive.flatten(1).sum(1).view(-1, *([1] * (raw.dim() - 1)))
+    return total * positive / sums
+
+
+def raw_weight_for(weights: torch.Tensor, kind: str) -> torch.Tensor:
+    """Raw parameters that give ``weights`` (positive) under the reparametrization ``kind``."""
+    if kind == "identity":
+        return weights
+    return inverse_softplus(weights)
+
+
+def bias_range(flat_weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The useful range of the bias: ``[(w_(1) + w_(2)) / 2, sum w - w_(1) / 2]`` per neuron.
+
+    Outside it the neuron's output is constant on binary inputs. With one weight the lower bound
+    is ``w_(1) / 2``.
+    """
+    k = flat_weights.shape[1]
+    smallest = torch.topk(flat_weights, min(2, k), dim=1, largest=False).values
+    low = smallest.mean(1) if k >= 2 else 0.5 * smallest[:, 0]
+    high = flat_weights.sum(1) - 0.5 * smallest[:, 0]
+    return low, high
+
+
+def reparametrize_bias(raw: torch.Tensor, kind: str, flat_weights: torch.Tensor) -> torch.Tensor:
+    """Bias from its raw parameter.
+
+    ``"raw"``: ``raw``; ``"softplus"``: ``softplus(raw)``; ``"clamped"``: ``softplus(raw)``
+    clamped to :func:`bias_range` (gradient flows through the bounds to the weights);
+    ``"clamped_detached"``: the same with bounds computed from detached weights.
+    """
+    if kind == "raw":
+        return raw
+    bias = F.softplus(raw)
+    if kind == "softplus":
+        return bias
+    weights = flat_weights.detach() if kind == "clamped_detached" else flat_weights
+    low, high = bias_range(weights)
+    return torch.maximum(torch.minimum(bias, high), low)
+
+
+def check_option(value, name: str, options: tuple[str, ...]) -> str:
+    if value not in options:
+        raise ValueError(f"{name} must be one of {options}, got {value!r}")
+    return value
+
+
+class Scale(nn.Module):
+    """The learnable positive scale ``p`` of each neuron, stored as its logarithm."""
+
+    def __init__(self, n_neurons: int, **factory):
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.zeros(n_neurons, **factory))
+
+    def forward(self) -> torch.Tensor:
+        return self.log_scale.exp()

@@ -1,0 +1,212 @@
+"""The training loop shared by both estimators: a plain torch loop (Adam, mini-batches)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from skmorph.nn.networks import MorphologicalNetwork
+from skmorph.nn.regularization import Regularizer
+
+__all__ = ["TrainingOptions", "resolve_device", "torch_threads", "train"]
+
+
+@dataclass
+class TrainingOptions:
+    """Optimization settings of :func:`train`.
+
+    Attributes
+    ----------
+    max_epochs : int
+    batch_size : int
+    learning_rate : float
+        Initial Adam learning rate.
+    betas : (float, float)
+        Adam betas.
+    n_iter_no_change : int
+        Epochs without improvement (of the validation score if there is validation data, else of
+        the training loss) before stopping early, as in scikit-learn's ``MLPClassifier``.
+    tol : float
+        Minimum improvement that counts.
+    lr_patience : int
+        Epochs without improvement before the learning rate is halved (``lr_factor``).
+    lr_factor : float
+    verbose : int
+        0: silent; 1: one line per epoch.
+    """
+
+    max_epochs: int = 50
+    batch_size: int = 64
+    learning_rate: float = 1e-2
+    betas: tuple[float, float] = (0.9, 0.999)
+    n_iter_no_change: int = 10
+    tol: float = 1e-4
+    lr_patience: int = 5
+    lr_factor: float = 0.5
+    verbose: int = 0
+
+
+def resolve_device(device) -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cpu"``/``"cuda"``/``torch.device`` as is."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but CUDA is not available")
+    return device
+
+
+@contextmanager
+def torch_threads():
+    """Run torch with the thread budget of the process.
+
+    Under joblib (``GridSearchCV(n_jobs=k)``) workers get ``OMP_NUM_THREADS = cpus // k``; torch
+    is told to use that many threads, so that ``k`` workers do not oversubscribe the cores. The
+    previous setting is restored afterwards.
+    """
+    previous = torch.get_num_threads()
+    budget = os.environ.get("OMP_NUM_THREADS")
+    try:
+        if budget and budget.isdigit() and int(budget) > 0:
+            torch.set_num_threads(int(budget))
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator):
+    order = torch.randperm(n, generator=generator)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def train(
+    network: MorphologicalNetwork,
+    loss_function: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    *,
+    options: TrainingOptions,
+    regularizer: Regularizer,
+    generator: torch.Generator,
+    validation: tuple[torch.Tensor, torch.Tensor] | None = None,
+    score: Callable[[nn.Module, torch.Tensor, torch.Tensor], float] | None = None,
+    history: list[dict] | None = None,
+) -> list[dict]:
+    """Train ``network`` in place and return the per-epoch history.
+
+    Parameters
+    ----------
+    network : MorphologicalNetwork
+        Already on the device of ``X``.
+    loss_function : callable
+        ``loss_function(network(X_batch), Y_batch)`` is the data loss.
+    X, Y : tensors
+        Training inputs and targets (same device as the network).
+    options : TrainingOptions
+    regularizer : Regularizer
+    generator : torch.Generator
+        CPU generator for the shuffling; with the same seed two runs give identical weights on CPU.
+    validation : (X_val, Y_val), optional
+        Held-out data for early stopping; the weights of the best epoch are restored at the end.
+    score : callable, optional
+        ``score(network, X_val, Y_val)``, higher is better. Required with ``validation``.
+    history : list of dict, optional
+        Appended to (``warm_start``); a new list otherwise.
+
+    Returns
+    -------
+    list of dict
+        One entry per epoch: ``epoch``, ``loss`` (total), ``data_loss``, ``regularization``,
+        ``activated_fraction``, ``validation_score``, ``learning_rate``, ``seconds``.
+
+    Raises
+    ------
+    FloatingPointError
+        If the loss becomes NaN or infinite.
+    """
+    history = [] if history is None else history
+    optimizer = torch.optim.Adam(
+        network.parameters(), lr=options.learning_rate, betas=tuple(options.betas)
+    )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=options.lr_factor, patience=options.lr_patience
+    )
+    banks = network.neuron_banks()
+    step = sum(entry.get("steps", 0) for entry in history)
+    best_value, best_state, epochs_without_improvement = -math.inf, None, 0
+    first_epoch = len(history) + 1
+    for epoch in range(first_epoch, first_epoch + options.max_epochs):
+        start = time.perf_counter()
+        network.train()
+        totals = {"loss": 0.0, "data_loss": 0.0, "regularization": 0.0}
+        n_batches = 0
+        for index in _batches(X.shape[0], options.batch_size, generator):
+            index = index.to(X.device)
+            data_loss = loss_function(network(X[index]), Y[index])
+            penalty = regularizer(banks, step)
+            loss = data_loss + penalty
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"the training loss became {loss.item()} at epoch {epoch}, step {step}; "
+                    "lower learning_rate or regularization_weight"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            n_batches += 1
+            totals["loss"] += loss.item()
+            totals["data_loss"] += data_loss.item()
+            totals["regularization"] += float(torch.as_tensor(penalty).detach())
+        entry = {"epoch": epoch, "steps": n_batches}
+        entry.update({key: value / max(n_batches, 1) for key, value in totals.items()})
+        network.eval()
+        entry["activated_fraction"] = network.activated_fraction()
+        entry["validation_score"] = None
+        if validation is not None:
+            with torch.no_grad():
+                entry["validation_score"] = float(score(network, *validation))
+            monitored = entry["validation_score"]
+        else:
+            monitored = -entry["loss"]
+        entry["learning_rate"] = optimizer.param_groups[0]["lr"]
+        scheduler.step(-monitored)
+        if monitored > best_value + options.tol:
+            best_value, epochs_without_improvement = monitored, 0
+            if validation is not None:
+                best_state = copy.deepcopy(network.state_dict())
+        else:
+            epochs_without_improvement += 1
+        entry["seconds"] = time.perf_counter() - start
+        history.append(entry)
+        if options.verbose:
+            print(_progress_line(entry), flush=True)
+        if epochs_without_improvement >= options.n_iter_no_change:
+            if options.verbose:
+                print(f"stopping: no improvement for {options.n_iter_no_change} epochs")
+            break
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    return history
+
+
+def _progress_line(entry: dict) -> str:
+    line = (
+        f"epoch {entry['epoch']:4d}  loss {entry['loss']:.5f}  data {entry['data_loss']:.5f}  "
+        f"reg {entry['regularization']:.5f}  activated {entry['activated_fraction']:.1%}"
+    )
+    if entry["validation_score"] is not None:
+        line += f"  validation {entry['validation_score']:.4f}"
+    return line + f"  lr {entry['learning_rate']:.2g}  {entry['seconds']:.1f}s"

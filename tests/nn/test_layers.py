@@ -1,0 +1,118 @@
+import numpy as np
+import pytest
+import torch
+
+from skmorph.nn import LUI, BiSE, BiSEL, DenseLUI, MorphologicalNeurons, build_network
+from skmorph.nn.reparametrization import (
+    BIAS_REPARAMETRIZATIONS,
+    WEIGHT_REPARAMETRIZATIONS,
+    bias_range,
+    inverse_softplus,
+)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_layer_shapes_and_ranges(dtype):
+    x = (torch.rand(3, 2, 11, 13) < 0.5).to(dtype)
+    for layer, channels in [
+        (BiSE(2, 4, 3, dtype=dtype), 4),
+        (BiSE(2, 4, (3, 5), padding="zeros", dtype=dtype), 4),
+        (BiSEL(2, 3, 5, dtype=dtype), 3),
+        (BiSEL(1, 3, 3, dtype=dtype), 3),
+        (LUI(2, 5, dtype=dtype), 5),
+    ]:
+        y = layer(x[:, : layer.in_channels])
+        assert y.shape == (3, channels, 11, 13) and y.dtype == dtype
+        assert torch.all((y >= 0) & (y <= 1))
+    dense = DenseLUI(7, 4, dtype=dtype)
+    y = dense(torch.rand(5, 7, dtype=dtype))
+    assert y.shape == (5, 4) and torch.all((y >= 0) & (y <= 1))
+
+
+@pytest.mark.parametrize("weight_kind", WEIGHT_REPARAMETRIZATIONS)
+@pytest.mark.parametrize("bias_kind", BIAS_REPARAMETRIZATIONS)
+@pytest.mark.parametrize("threshold", ["tanh", "sigmoid"])
+def test_gradients_flow_through_every_reparametrization(weight_kind, bias_kind, threshold):
+    torch.manual_seed(0)
+    layer = BiSE(
+        2,
+        3,
+        3,
+        threshold=threshold,
+        weight_reparametrization=weight_kind,
+        bias_reparametrization=bias_kind,
+        dtype=torch.float64,
+    )
+    x = torch.rand(4, 2, 6, 6, dtype=torch.float64)
+    layer(x).square().sum().backward()
+    bank = layer.neurons
+    for parameter in (bank.raw_weight, bank.raw_bias, bank.scale.log_scale):
+        assert parameter.grad is not None and torch.isfinite(parameter.grad).all()
+        assert parameter.grad.abs().sum() > 0
+    if weight_kind == "dual":
+        np.testing.assert_allclose(bank.weight.flatten(1).sum(1).detach(), 18.0, rtol=1e-12)
+    if weight_kind != "identity":
+        assert torch.all(bank.weight > 0)
+
+
+def test_clamped_bias_stays_in_the_useful_range_and_gradient_reaches_bounds():
+    bank = MorphologicalNeurons(3, (4,), bias_reparametrization="clamped", dtype=torch.float64)
+    with torch.no_grad():
+        bank.raw_bias.copy_(torch.tensor([-50.0, 1.0, 50.0]))
+    low, high = bias_range(bank.weight.flatten(1))
+    bias = bank.bias
+    assert torch.all(bias >= low - 1e-12) and torch.all(bias <= high + 1e-12)
+    bias[0].backward()  # clamped at the lower bound: the gradient goes to the weights
+    assert bank.raw_weight.grad[0].abs().sum() > 0
+    detached = MorphologicalNeurons(
+        1, (4,), bias_reparametrization="clamped_detached", dtype=torch.float64
+    )
+    with torch.no_grad():
+        detached.raw_bias.fill_(-50.0)
+    detached.bias.sum().backward()
+    assert detached.raw_weight.grad is None or detached.raw_weight.grad.abs().sum() == 0
+
+
+def test_bias_range_matches_definition():
+    weights = torch.tensor([[3.0, 1.0, 2.0], [5.0, 5.0, 5.0]])
+    low, high = bias_range(weights)
+    torch.testing.assert_close(low, torch.tensor([1.5, 5.0]))
+    torch.testing.assert_close(high, torch.tensor([5.5, 12.5]))
+
+
+def test_inverse_softplus():
+    x = torch.tensor([1e-3, 0.5, 3.0, 40.0], dtype=torch.float64)
+    torch.testing.assert_close(torch.nn.functional.softplus(inverse_softplus(x)), x)
+
+
+def test_initialization_is_unsaturated_and_deterministic():
+    x = (torch.rand(64, 1, 32, 32, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    nets = []
+    for _ in range(2):
+        net = build_network(in_channels=1, conv_channels=[4, 1], kernel_sizes=5)
+        net.reset_parameters(input_mean=0.3, generator=torch.Generator().manual_seed(0))
+        nets.append(net)
+    for a, b in zip(nets[0].parameters(), nets[1].parameters(), strict=True):
+        assert torch.equal(a, b)
+    with torch.no_grad():
+        first = nets[0].conv_layers[0].bises.pre_activation_to_output(
+            torch.nn.functional.conv2d(x, nets[0].conv_layers[0].bises.weight)
+        )
+    # outputs start near the middle of the threshold, not saturated
+    assert 0.35 < first.mean() < 0.65 and 0.1 < first.std() < 0.35
+    assert (first > 0.99).float().mean() < 0.05 and (first < 0.01).float().mean() < 0.05
+
+
+def test_bad_layer_options():
+    with pytest.raises(ValueError, match="kernel_size"):
+        BiSE(1, 1, 4)
+    with pytest.raises(ValueError, match="padding"):
+        BiSE(1, 1, 3, padding="reflect")
+    with pytest.raises(ValueError, match="threshold"):
+        DenseLUI(3, 2, threshold="relu")
+    with pytest.raises(ValueError, match="weight_reparametrization"):
+        DenseLUI(3, 2, weight_reparametrization="abs")
+    with pytest.raises(ValueError, match="kernel_sizes"):
+        build_network(in_channels=1, conv_channels=[1, 1], kernel_sizes=[3])
+    with pytest.raises(ValueError, match="output_layer"):
+        build_network(n_features=3, n_outputs=2, output_layer="softmax")

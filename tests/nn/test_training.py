@@ -1,0 +1,155 @@
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from skmorph.morphology import dilation, erosion, opening
+from skmorph.nn import Regularizer, TrainingOptions, build_network, train
+
+SELEM = np.array([[0, 1, 0], [1, 1, 0], [0, 1, 1]], bool)  # asymmetric on purpose
+
+
+def apply_binarized(bank, images):
+    """Apply a binarized single-channel BiSE with skmorph.morphology (zero padding).
+
+    The float layer is a correlation, ``sum_k w_k x(p + k)``: an erosion by S in scipy's
+    convention, and a dilation by the *reflected* S.
+    """
+    neurons = bank.binarize("exact")
+    selem = neurons.selem[0].reshape(bank.weight_shape[-2:])
+    if neurons.operation[0] == "dilation":
+        return dilation(images, selem[::-1, ::-1])
+    return erosion(images, selem)
+
+
+def fit(images, targets, channels, seed=0, epochs=100, regularizer=None, **options):
+    generator = torch.Generator().manual_seed(seed)
+    network = build_network(in_channels=1, conv_channels=channels, kernel_sizes=3, padding="zeros")
+    network.reset_parameters(images.mean(), generator)
+    history = train(
+        network,
+        F.binary_cross_entropy,
+        torch.tensor(images[:, None], dtype=torch.float32),
+        torch.tensor(targets[:, None], dtype=torch.float32),
+        options=TrainingOptions(max_epochs=epochs, batch_size=32, learning_rate=0.05, **options),
+        regularizer=regularizer or Regularizer(),
+        generator=generator,
+    )
+    return network, history
+
+
+@pytest.mark.parametrize(("operation", "density"), [(dilation, 0.3), (erosion, 0.8)])
+def test_a_single_bise_learns_a_known_selem_and_binarizes_exactly(operation, density):
+    rng = np.random.default_rng(0)
+    images = rng.random((240, 20, 20)) < density
+    network, _ = fit(images, operation(images, SELEM), [1])
+    bank = network.neuron_banks()[0]
+    result = bank.activation()
+    assert result.activated.all()
+    assert result.operation[0] == operation.__name__
+    learned = result.selem[0].reshape(3, 3)
+    np.testing.assert_array_equal(learned if operation is erosion else learned[::-1, ::-1], SELEM)
+    held_out = rng.random((20, 31, 37)) < density  # other sizes: fully convolutional
+    np.testing.assert_array_equal(apply_binarized(bank, held_out), operation(held_out, SELEM))
+
+
+def test_two_layers_learn_an_opening():
+    rng = np.random.default_rng(1)
+    images = rng.random((300, 20, 20)) < 0.7
+    network, _ = fit(images, opening(images, SELEM), [1, 1])
+    first, second = network.neuron_banks()
+    assert first.activation().activated.all() and second.activation().activated.all()
+    held_out = rng.random((20, 25, 25)) < 0.7
+    output = apply_binarized(second, apply_binarized(first, held_out))
+    np.testing.assert_array_equal(output, opening(held_out, SELEM))
+    # the float network thresholded at 1/2 agrees with the binarized pipeline
+    with torch.no_grad():
+        float_output = network(torch.tensor(held_out[:, None], dtype=torch.float32))[:, 0] > 0.5
+    np.testing.assert_array_equal(float_output.numpy(), output)
+
+
+def test_same_seed_gives_identical_weights():
+    rng = np.random.default_rng(2)
+    images = rng.random((64, 12, 12)) < 0.5
+    targets = dilation(images, SELEM)
+    first, history_a = fit(images, targets, [2, 1], seed=3, epochs=3)
+    second, history_b = fit(images, targets, [2, 1], seed=3, epochs=3)
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert [h["loss"] for h in history_a] == [h["loss"] for h in history_b]
+    third, _ = fit(images, targets, [2, 1], seed=4, epochs=3)
+    assert not torch.equal(first.neuron_banks()[0].raw_weight, third.neuron_banks()[0].raw_weight)
+
+
+def test_history_records_each_epoch():
+    rng = np.random.default_rng(3)
+    images = rng.random((64, 12, 12)) < 0.5
+    _, history = fit(images, dilation(images, SELEM), [1], epochs=4, n_iter_no_change=100)
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    for key in ("loss", "data_loss", "regularization", "activated_fraction", "learning_rate"):
+        assert all(np.isfinite(h[key]) for h in history)
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_nan_loss_raises_a_clear_error():
+    rng = np.random.default_rng(4)
+    images = rng.random((16, 8, 8)) < 0.5
+    network = build_network(in_channels=1, conv_channels=[1], kernel_sizes=3)
+    with pytest.raises(FloatingPointError, match="lower learning_rate"):
+        train(
+            network,
+            lambda output, target: (output * torch.tensor(float("nan"))).mean(),
+            torch.tensor(images[:, None], dtype=torch.float32),
+            torch.tensor(images[:, None], dtype=torch.float32),
+            options=TrainingOptions(max_epochs=1),
+            regularizer=Regularizer(),
+            generator=torch.Generator().manual_seed(0),
+        )
+
+
+def test_validation_early_stopping_restores_the_best_weights():
+    rng = np.random.default_rng(5)
+    images = torch.tensor(rng.random((32, 8, 8)) < 0.5, dtype=torch.float32)[:, None]
+    network = build_network(in_channels=1, conv_channels=[1], kernel_sizes=3)
+    scores, states = iter([0.5, 0.9, 0.7, 0.6, 0.4]), []
+
+    def score(net, x, y):
+        states.append({k: v.clone() for k, v in net.state_dict().items()})
+        return next(scores)
+
+    history = train(
+        network,
+        F.mse_loss,
+        images,
+        1 - images,
+        options=TrainingOptions(max_epochs=5, n_iter_no_change=3, learning_rate=0.1),
+        regularizer=Regularizer(),
+        generator=torch.Generator().manual_seed(0),
+        validation=(images, 1 - images),
+        score=score,
+    )
+    assert len(history) == 5 and [h["validation_score"] for h in history][1] == 0.9
+    for key, value in network.state_dict().items():
+        assert torch.equal(value, states[1][key])
+
+
+@pytest.mark.parametrize(
+    "kind", ["activable", "constant_exact", "constant_uniform", "constant_normal"]
+)
+def test_regularization_is_delayed_then_lowers_the_distance(kind):
+    rng = np.random.default_rng(6)
+    images = rng.random((128, 12, 12)) < 0.5
+    targets = dilation(images, SELEM)
+    steps_per_epoch = 4
+    regularizer = Regularizer(kind, weight=1.0, delay=2 * steps_per_epoch)
+    _, history = fit(
+        images, targets, [1], epochs=6, regularizer=regularizer, n_iter_no_change=100
+    )
+    assert history[0]["regularization"] == 0 and history[1]["regularization"] == 0
+    assert history[2]["regularization"] > 0
+    assert history[-1]["regularization"] < history[2]["regularization"]
+
+
+def test_regularizer_rejects_unknown_kind():
+    with pytest.raises(ValueError, match="regularization"):
+        Regularizer("l1", 1.0)
