@@ -53,3 +53,36 @@ def test_morphology_runs_without_torch():
         """
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_pickled_binarized_network_loads_and_predicts_without_torch(tmp_path):
+    import pickle
+
+    import numpy as np
+
+    from skmorph.binary import BinarizedNetwork, BinaryDense, LinearHead, Thresholds
+
+    rng = np.random.default_rng(0)
+    network = BinarizedNetwork(
+        [
+            Thresholds(rng.random((6, 2))),
+            BinaryDense(rng.random((5, 12)) < 0.4, [1, 1, 2, 1, 1]),
+            LinearHead(rng.normal(size=(3, 5)), rng.normal(size=3)),
+        ],
+        classes=np.array(["a", "b", "c"]),
+    )
+    X = rng.random((20, 6))
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(network))
+    np.save(tmp_path / "X.npy", X)
+    result = run_without_torch(
+        f"""
+        import pickle
+        import numpy as np
+        network = pickle.loads(open({str(tmp_path / "model.pkl")!r}, "rb").read())
+        X = np.load({str(tmp_path / "X.npy")!r})
+        print(",".join(network.predict(X)))
+        assert "torch" not in sys.modules
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ",".join(network.predict(X))

@@ -1,0 +1,126 @@
+"""The binarized predictor against the float torch model, in one run on this machine.
+
+Run: python benchmarks/bench_binarized.py [--quick]
+
+(a) Dense classifier 784 -> 4096 -> 10: throughput (samples/s) of ``BinarizedNetwork.predict``
+    against the float torch model (``nn.Linear`` 784 -> 4096, sigmoid, ``nn.Linear`` 4096 -> 10,
+    in ``torch.no_grad``) at batch sizes 1 to 10 000, for hidden units whose supports (the
+    number of inputs each OR/AND unit reads) have the given size.
+(b) Two-layer BiSEL network, 7x7 elements, 1 -> 4 -> 4 channels, on a 2048 x 2048 image:
+    ``BinarizedNetwork.transform`` against the float torch network.
+(c) Pickled size of the whole binarized 784 -> 4096 -> 10 predictor against the float32
+    parameters of the same model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from skmorph.binary import BinarizedNetwork, BinaryDense, LinearHead, Thresholds
+from skmorph.estimators import binarize_network
+from skmorph.nn import build_network
+from skmorph.nn.testing import activate_randomly
+
+
+def best(function, repeat=3):
+    function()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def dense_models(support_size, rng):
+    supports = np.zeros((4096, 784), bool)
+    for unit in range(4096):
+        supports[unit, rng.choice(784, support_size, replace=False)] = True
+    thresholds = np.where(rng.random(4096) < 0.5, 1, support_size)  # half OR, half AND
+    head_w, head_b = rng.normal(size=(10, 4096)) * 0.05, rng.normal(size=10)
+    binarized = BinarizedNetwork(
+        [Thresholds(np.full((784, 1), 0.5)), BinaryDense(supports, thresholds),
+         LinearHead(head_w, head_b)],
+        classes=np.arange(10),
+    )
+    return binarized
+
+
+def float_model():
+    model = nn.Sequential(nn.Linear(784, 4096), nn.Sigmoid(), nn.Linear(4096, 10)).eval()
+    return model
+
+
+def part_a(rng, batches, supports):
+    model = float_model()
+    print("\n(a) dense 784 -> 4096 -> 10: samples/s (speed-up over float torch)\n")
+    print("| batch | float torch | " + " | ".join(f"|S| = {s}" for s in supports) + " |")
+    print("|---:|---:|" + "---:|" * len(supports))
+    networks = {s: dense_models(s, rng) for s in supports}
+    for batch in batches:
+        X = (rng.random((batch, 784)) < 0.3).astype(np.float32)
+        tensor = torch.from_numpy(X)
+
+        def torch_predict(tensor=tensor):
+            with torch.no_grad():
+                return model(tensor).argmax(1)
+
+        t_float = best(torch_predict)
+        cells = []
+        for s in supports:
+            t = best(lambda s=s, X=X: networks[s].predict(X))
+            cells.append(f"{batch / t:,.0f} ({t_float / t:.1f}x)")
+        print(f"| {batch} | {batch / t_float:,.0f} | " + " | ".join(cells) + " |")
+    return networks
+
+
+def part_b(rng, size):
+    network = build_network(in_channels=1, conv_channels=[4, 4], kernel_sizes=7)
+    activate_randomly(network, rng)
+    binarized, _ = binarize_network(network, [Thresholds([[0.5]])], method="exact",
+                                         task="image")
+    image = (rng.random((1, 1, size, size)) < 0.5).astype(np.float32)
+    with torch.no_grad():
+        expected = network(torch.from_numpy(image)).numpy() > 0.5
+    assert np.array_equal(binarized.transform(image), expected)
+    with torch.no_grad():
+        t_float = best(lambda: network(torch.from_numpy(image)))
+    t_binary = best(lambda: binarized.transform(image))
+    sizes = [layer.selems.sum(axis=(2, 3)) for layer in binarized.layers[1:]]
+    print(f"\n(b) BiSEL 1 -> 4 -> 4, 7x7, image {size}x{size}: float torch {t_float:.3f} s, "
+          f"binarized {t_binary:.4f} s, speed-up {t_float / t_binary:.1f}x "
+          f"(element sizes {int(np.mean([s.mean() for s in sizes]))} pixels on average; "
+          f"outputs identical: True)")
+
+
+def part_c(networks):
+    float_bytes = (784 * 4096 + 4096 * 10 + 4096 + 10) * 4
+    print("\n(c) pickled size of the binarized 784 -> 4096 -> 10 predictor\n")
+    print("| support size | pickled bytes | float32 parameters | ratio |")
+    print("|---:|---:|---:|---:|")
+    for s, network in networks.items():
+        size = len(pickle.dumps(network))
+        print(f"| {s} | {size:,} | {float_bytes:,} | 1/{float_bytes / size:.1f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads")
+    batches = [1, 10, 100] if args.quick else [1, 10, 100, 1000, 10000]
+    supports = [8, 64] if args.quick else [8, 32, 128, 392]
+    networks = part_a(rng, batches, supports)
+    part_b(rng, 256 if args.quick else 2048)
+    part_c(networks)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+"""Binarized layers: NumPy only, computing on packed bits.
+
+Dense layers work in a *feature-major* bit layout: a batch of ``n`` samples with ``F`` binary
+features is an array of shape ``(F, ceil(n / 64))`` of ``uint64`` words, each feature a bit-vector
+over the samples. An OR (dilation) unit over the support ``S`` is then the OR of ``|S|`` rows,
+an AND (erosion) unit the AND: ``sum |S| * n / 64`` word operations for the layer, never more than
+a popcount over all inputs (``n_units * F * n / 64``). Units with a general count threshold are
+computed by counting (float32 BLAS on 0/1 matrices, exact below 2**24).
+
+Convolutional layers work on images packed row-wise (:class:`skmorph.morphology.PackedImage`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from skmorph.morphology.bitpack import PackedImage, combine_shifts
+from skmorph.morphology.operations import selem_offsets
+
+__all__ = [
+    "BinaryConv",
+    "BinaryDense",
+    "Complement",
+    "LinearHead",
+    "Thresholds",
+    "pack_samples",
+    "unpack_samples",
+]
+
+_WORD = 64
+_CHUNK_WORDS = 1 << 22  # bound on the words gathered at once by a dense layer (32 MB)
+
+
+def pack_samples(bits: np.ndarray) -> np.ndarray:
+    """Feature-major packing: bool ``(n_features, n_samples)`` -> ``uint64`` words."""
+    n_features, n_samples = bits.shape
+    n_bytes = -(-n_samples // _WORD) * 8
+    packed = np.zeros((n_features, n_bytes), dtype=np.uint8)
+    packed[:, : -(-n_samples // 8)] = np.packbits(bits, axis=1, bitorder="little")
+    return packed.view(np.uint64)
+
+
+def unpack_samples(words: np.ndarray, n_samples: int) -> np.ndarray:
+    """Inverse of :func:`pack_samples`: ``(n_features, n_samples)`` booleans."""
+    bits = np.unpackbits(words.view(np.uint8), axis=1, count=n_samples, bitorder="little")
+    return bits.view(bool)
+
+
+class _Layer:
+    def __repr__(self) -> str:
+        return f"<{self.describe().splitlines()[0]}>"
+
+
+class Thresholds(_Layer):
+    """Input binarization: bit ``(f, l)`` is ``x_f > thresholds[f, l]`` (NaN: unused level).
+
+    For tabular data each feature gives its levels (a thermometer encoding; a binary feature has
+    the single threshold 0.5 and passes through). For images, ``thresholds`` has one row per
+    channel and every pixel of the channel uses it (level sets).
+
+    Parameters
+    ----------
+    thresholds : ndarray of shape (n_features_or_channels, n_levels)
+    """
+
+    def __init__(self, thresholds):
+        self.thresholds = np.atleast_2d(np.asarray(thresholds, dtype=np.float64))
+        self.used = ~np.isnan(self.thresholds)
+        self.feature_index, self.level_index = np.nonzero(self.used)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of bits (tabular) or channels (images) produced."""
+        return len(self.feature_index)
+
+    def bits(self, X: np.ndarray) -> np.ndarray:
+        """Tabular ``X (n, F)`` -> bool ``(n, n_bits)``, all levels of feature 0 first."""
+        levels = self.thresholds[self.feature_index, self.level_index]
+        return X[:, self.feature_index] > levels
+
+    def feature_major(self, X: np.ndarray) -> np.ndarray:
+        """Tabular ``X (n, F)`` -> packed bits ``(n_bits, words)`` (feature-major)."""
+        values = X.T[self.feature_index]
+        bits = values > self.thresholds[self.feature_index, self.level_index][:, None]
+        return pack_samples(bits)
+
+    def images(self, X: np.ndarray) -> np.ndarray:
+        """Images ``(n, C, H, W)`` -> bool ``(n, n_channels_out, H, W)`` (channel-major)."""
+        levels = self.thresholds[self.feature_index, self.level_index]
+        return X[:, self.feature_index] > levels[None, :, None, None]
+
+    def to_dict(self) -> dict:
+        return {"type": "thresholds", "thresholds": _nan_to_none(self.thresholds)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Thresholds:
+        return cls(np.array(data["thresholds"], dtype=np.float64))
+
+    def describe(self) -> str:
+        counts = self.used.sum(axis=1)
+        return (
+            f"Thresholds: {self.thresholds.shape[0]} inputs -> {self.n_outputs} bits "
+            f"({counts.min()}-{counts.max()} levels per input)"
+        )
+
+
+class Complement(_Layer):
+    """Append the complement of every channel: ``(n, C, H, W)`` -> ``(n, 2C, H, W)``.
+
+    With it a network of increasing operators can compute set differences such as top-hats.
+    """
+
+    def __call__(self, images: PackedImage) -> PackedImage:
+        complement = (~images).words
+        return PackedImage(np.concatenate([images.words, complement], axis=1), images.width)
+
+    def to_dict(self) -> dict:
+        return {"type": "complement"}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Complement:
+        return cls()
+
+    def describe(self) -> str:
+        return "Complement: each input channel followed by its complement"
+
+
+class BinaryDense(_Layer):
+    """Dense binary units: unit ``u`` fires iff ``count(x AND S_u) >= thresholds[u]``.
+
+    A dilation (OR) unit has threshold 1, an erosion (AND) unit threshold ``|S_u|``; other
+    thresholds give general counting units. Supports are stored packed (``uint64`` words).
+
+    Parameters
+    ----------
+    supports : array of bool, shape (n_units, n_inputs)
+    thresholds : array of int, shape (n_units,)
+    """
+
+    def __init__(self, supports, thresholds):
+        supports = np.asarray(supports, dtype=bool)
+        self.n_units, self.n_inputs = supports.shape
+        self.packed_supports = pack_samples(supports)  # (n_units, words): rows packed
+        self.thresholds = np.asarray(thresholds, dtype=np.int64).reshape(self.n_units)
+        self._plan = None
+
+    # the evaluation plan is derived from the stored masks and never pickled
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_plan"] = None
+        return state
+
+    @property
+    def supports(self) -> np.ndarray:
+        return unpack_samples(self.packed_supports, self.n_inputs)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.bitwise_count(self.packed_supports).sum(axis=1).astype(np.int64)
+
+    def _build_plan(self):
+        sizes = self.sizes
+        is_or = (self.thresholds == 1) & (sizes >= 1)
+        is_and = (self.thresholds == sizes) & (sizes >= 1) & ~is_or
+        plan = {}
+        supports = self.supports
+        for name, mask in (("or", is_or), ("and", is_and)):
+            units = np.flatnonzero(mask)
+            rows, columns = np.nonzero(supports[units])
+            starts = np.searchsorted(rows, np.arange(len(units)))
+            plan[name] = (units, columns, starts)
+        counting = np.flatnonzero(~is_or & ~is_and)
+        plan["count"] = (counting, supports[counting].astype(np.float32))
+        self._plan = plan
+        return plan
+
+    def __call__(self, bits: np.ndarray, n_samples: int) -> np.ndarray:
+        """Feature-major packed inputs ``(n_inputs, words)`` -> outputs ``(n_units, words)``."""
+        plan = self._plan or self._build_plan()
+        out = np.zeros((self.n_units, bits.shape[1]), dtype=np.uint64)
+        for name, reduce in (("or", np.bitwise_or), ("and", np.bitwise_and)):
+            units, columns, starts = plan[name]
+            if not len(units):
+                continue
+            # chunks of units so that the gathered rows stay within _CHUNK_WORDS
+            per_unit = max(1, len(columns) // len(units)) * bits.shape[1]
+            step = max(1, _CHUNK_WORDS // per_unit)
+            for first in range(0, len(units), step):
+                last = min(first + step, len(units))
+                begin = starts[first]
+                end = starts[last] if last < len(units) else len(columns)
+                gathered = bits[columns[begin:end]]
+                out[units[first:last]] = reduce.reduceat(gathered, starts[first:last] - begin)
+        counting, weights = plan["count"]
+        if len(counting):
+            counts = weights @ unpack_samples(bits, n_samples).astype(np.float32)
+            out[counting] = pack_samples(counts >= self.thresholds[counting, None])
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "type": "dense",
+            "n_inputs": self.n_inputs,
+            "supports": [np.flatnonzero(row).tolist() for row in self.supports],
+            "thresholds": self.thresholds.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BinaryDense:
+        supports = np.zeros((len(data["supports"]), data["n_inputs"]), dtype=bool)
+        for unit, indices in enumerate(data["supports"]):
+            supports[unit, indices] = True
+        return cls(supports, data["thresholds"])
+
+    def describe(self) -> str:
+        sizes, kinds = self.sizes, self.unit_kinds()
+        return (
+            f"BinaryDense: {self.n_inputs} -> {self.n_units} units "
+            f"({(kinds == 'or').sum()} OR, {(kinds == 'and').sum()} AND, "
+            f"{(kinds == 'count').sum()} counting; support size median {np.median(sizes):.0f}, "
+            f"max {sizes.max(initial=0)})"
+        )
+
+    def unit_kinds(self) -> np.ndarray:
+        sizes = self.sizes
+        return np.where(
+            (self.thresholds == 1) & (sizes >= 1),
+            "or",
+            np.where((self.thresholds == sizes) & (sizes >= 1), "and", "count"),
+        )
+
+
+class BinaryConv(_Layer):
+    """Binary convolutional layer: unions/intersections of erosions/dilations of channels.
+
+    Output channel ``j`` is ``combine_j`` (OR or AND) over the input channels ``i`` with
+    ``active[j, i]`` of ``op_ji(x_i)``, where ``op_ji`` reads the offsets of ``selems[j, i]``
+    relative to the centre: ``AND_s x(p + s)`` ("erosion") or ``OR_s x(p + s)`` ("dilation",
+    the correlation convention of the float layer: a dilation by the reflected element in
+    scipy's convention). Pixels outside the image follow ``padding`` as in the float layer.
+
+    Parameters
+    ----------
+    selems : array of bool, shape (out_channels, in_channels, kh, kw)
+    operations : array of str, shape (out_channels, in_channels)
+    active : array of bool, shape (out_channels, in_channels)
+    combine : array of str, shape (out_channels,)
+        ``"or"`` (union) or ``"and"`` (intersection).
+    padding : {"replicate", "zeros"}
+    exact : array of bool, shape (out_channels, in_channels), optional
+        Whether each morphological operation was binarized exactly (for the description).
+    combine_exact : array of bool, shape (out_channels,), optional
+    """
+
+    def __init__(
+        self, selems, operations, active, combine, padding, exact=None, combine_exact=None
+    ):
+        self.selems = np.asarray(selems, dtype=bool)
+        self.out_channels, self.in_channels = self.selems.shape[:2]
+        self.operations = np.asarray(operations, dtype=str).reshape(self.selems.shape[:2])
+        self.active = np.asarray(active, dtype=bool).reshape(self.selems.shape[:2])
+        self.combine = np.asarray(combine, dtype=str).reshape(self.out_channels)
+        self.padding = str(padding)
+        shape2 = self.selems.shape[:2]
+        self.exact = np.ones(shape2, bool) if exact is None else np.asarray(exact, bool)
+        self.combine_exact = (
+            np.ones(self.out_channels, bool) if combine_exact is None else np.asarray(combine_exact)
+        )
+
+    def __call__(self, images: PackedImage) -> PackedImage:
+        """Packed ``(n, in_channels, H, words)`` -> packed ``(n, out_channels, H, words)``."""
+        words = images.words
+        out = np.empty((words.shape[0], self.out_channels, *words.shape[2:]), dtype=np.uint64)
+        cache = {}
+        for j in range(self.out_channels):
+            combine = np.bitwise_or if self.combine[j] == "or" else np.bitwise_and
+            result = None
+            for i in np.flatnonzero(self.active[j]):
+                key = (i, self.operations[j, i], self.selems[j, i].tobytes())
+                if key not in cache:
+                    reduce = "or" if self.operations[j, i] == "dilation" else "and"
+                    channel = PackedImage(words[:, i], images.width)
+                    offsets = selem_offsets(self.selems[j, i])
+                    cache[key] = combine_shifts(channel, offsets, reduce, self.padding).words
+                result = cache[key].copy() if result is None else combine(result, cache[key])
+            if result is None:  # no active channel: the empty union / intersection
+                result = np.zeros_like(words[:, 0])
+                if self.combine[j] == "and":
+                    result = (~PackedImage(result, images.width)).words
+            out[:, j] = result
+        return PackedImage(out, images.width)
+
+    def to_dict(self) -> dict:
+        return {
+            "type": "conv",
+            "selems": self.selems.astype(int).tolist(),
+            "operations": self.operations.tolist(),
+            "active": self.active.tolist(),
+            "combine": self.combine.tolist(),
+            "padding": self.padding,
+            "exact": self.exact.tolist(),
+            "combine_exact": self.combine_exact.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BinaryConv:
+        return cls(
+            np.array(data["selems"], dtype=bool),
+            np.array(data["operations"]),
+            np.array(data["active"], dtype=bool),
+            np.array(data["combine"]),
+            data["padding"],
+            np.array(data["exact"], dtype=bool),
+            np.array(data["combine_exact"], dtype=bool),
+        )
+
+    def describe(self) -> str:
+        kh, kw = self.selems.shape[2:]
+        lines = [
+            f"BinaryConv: {self.in_channels} -> {self.out_channels} channels, {kh}x{kw} "
+            f"elements, padding={self.padding!r}"
+        ]
+        for j in range(self.out_channels):
+            word = "union" if self.combine[j] == "or" else "intersection"
+            note = "" if self.combine_exact[j] else " [approximated]"
+            lines.append(f"  output {j} = {word} over input channels "
+                         f"{np.flatnonzero(self.active[j]).tolist()}{note}:")
+            for i in np.flatnonzero(self.active[j]):
+                how = "exact" if self.exact[j, i] else "approximated"
+                lines.append(f"    {self.operations[j, i]} of input {i} ({how}) by")
+                lines.extend("      " + row for row in selem_picture(self.selems[j, i]))
+        return "\n".join(lines)
+
+
+def selem_picture(selem: np.ndarray) -> list[str]:
+    """ASCII rows of an element: ``#`` for its pixels, ``.`` elsewhere, ``o``/``+`` the centre."""
+    rows = []
+    for r, row in enumerate(selem):
+        chars = []
+        for c, value in enumerate(row):
+            centre = (r, c) == (selem.shape[0] // 2, selem.shape[1] // 2)
+            chars.append(("+" if value else "o") if centre else ("#" if value else "."))
+        rows.append(" ".join(chars))
+    return rows
+
+
+class LinearHead(_Layer):
+    """Float linear layer on binary features: ``scores = bits @ weight.T + bias``."""
+
+    def __init__(self, weight, bias):
+        self.weight = np.asarray(weight, dtype=np.float32)
+        self.bias = np.asarray(bias, dtype=np.float32)
+
+    def __call__(self, bits: np.ndarray, n_samples: int) -> np.ndarray:
+        """Feature-major packed bits -> scores ``(n_samples, n_outputs)``."""
+        features = unpack_samples(bits, n_samples)
+        return (self.weight @ features.astype(np.float32)).T + self.bias
+
+    def to_dict(self) -> dict:
+        return {"type": "linear", "weight": self.weight.tolist(), "bias": self.bias.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LinearHead:
+        return cls(data["weight"], data["bias"])
+
+    def describe(self) -> str:
+        return f"LinearHead: {self.weight.shape[1]} -> {self.weight.shape[0]} (float32)"
+
+
+def _nan_to_none(array: np.ndarray) -> list:
+    return [[None if np.isnan(v) else float(v) for v in row] for row in array]
+

@@ -1,0 +1,275 @@
+"""BinarizedNetwork: the torch-free, bit-packed predictor of a trained BiMoNN."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils import Tags
+
+from skmorph._validation import check_finite
+from skmorph.binary.layers import (
+    BinaryConv,
+    BinaryDense,
+    Complement,
+    LinearHead,
+    Thresholds,
+    pack_samples,
+    unpack_samples,
+)
+from skmorph.morphology.bitpack import pack
+
+__all__ = ["BinarizedNetwork"]
+
+FORMAT = "skmorph.BinarizedNetwork"
+FORMAT_VERSION = 1
+_LAYER_TYPES = {
+    "thresholds": Thresholds,
+    "complement": Complement,
+    "conv": BinaryConv,
+    "dense": BinaryDense,
+    "linear": LinearHead,
+}
+_CHUNK_SAMPLES = 8192  # dense inputs processed at once
+_CHUNK_PIXELS = 1 << 24  # image pixels (all channels) processed at once
+
+
+def dice_scores(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Dice coefficient per sample (1 when both are empty)."""
+    predicted = predicted.reshape(predicted.shape[0], -1)
+    target = target.reshape(target.shape[0], -1)
+    overlap = (predicted & target).sum(axis=1)
+    total = predicted.sum(axis=1) + target.sum(axis=1)
+    return np.where(total == 0, 1.0, 2 * overlap / np.maximum(total, 1))
+
+
+class BinarizedNetwork(BaseEstimator):
+    """A binarized morphological network that runs in NumPy on packed bits.
+
+    Built by the estimators (``BiMoNNClassifier.binarized_``,
+    ``MorphologicalTransformer.binarized_``, :func:`skmorph.binarize`) or loaded with
+    :meth:`from_dict`/:meth:`load`; it needs no torch. It follows scikit-learn's predictor
+    interface and counts as fitted, so it can be used as a frozen step of a ``Pipeline`` (e.g.
+    through ``sklearn.frozen.FrozenEstimator``).
+
+    Parameters
+    ----------
+    layers : list
+        ``Thresholds`` first (input binarization), then optional ``Complement`` and
+        ``BinaryConv`` layers, then optional ``BinaryDense`` layers and a ``LinearHead``.
+    task : {"classification", "image"}
+        Classification networks map features to classes; image networks map images to images.
+    classes : array-like, optional
+        Class labels, in the order of the outputs (classification).
+    image_shape : tuple of int, optional
+        ``(C, H, W)`` of the inputs when they are images: given as flat rows of ``C * H * W``
+        features to a classifier with convolutional layers, or the training shape of an image
+        network (image networks accept any image size).
+    """
+
+    def __init__(self, layers=(), *, task="classification", classes=None, image_shape=None):
+        self.layers = layers
+        self.task = task
+        self.classes = classes
+        self.image_shape = image_shape
+
+    # ---- scikit-learn plumbing
+
+    def fit(self, X=None, y=None, **fit_params) -> BinarizedNetwork:
+        """Do nothing and return ``self``: a binarized network is already trained.
+
+        It exists so that scikit-learn accepts the network as a (frozen) estimator, e.g. as a
+        step of a ``Pipeline``; to train, fit ``BiMoNNClassifier`` or
+        ``MorphologicalTransformer`` and take their ``binarized_``.
+        """
+        return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier" if self.task == "classification" else None
+        tags.requires_fit = False
+        return tags
+
+    @property
+    def classes_(self) -> np.ndarray:
+        if self.task != "classification":
+            raise AttributeError("classes_ exists for classification networks only")
+        return np.asarray(self.classes)
+
+    @property
+    def n_features_in_(self) -> int:
+        if self.task == "image":
+            raise AttributeError("image networks accept images of any size")
+        if self.image_shape is not None and self._conv_layers():
+            return int(np.prod(self.image_shape))
+        return self.layers[0].thresholds.shape[0]
+
+    def _conv_layers(self):
+        return [layer for layer in self.layers if isinstance(layer, BinaryConv)]
+
+    # ---- evaluation
+
+    def _images_to_bits(self, images: np.ndarray) -> np.ndarray:
+        """Images ``(n, C, H, W)`` through the input and convolutional layers: bool images."""
+        outputs = []
+        per_image = int(np.prod(images.shape[1:])) * max(
+            [layer.out_channels for layer in self._conv_layers()] + [images.shape[1]]
+        )
+        step = max(1, _CHUNK_PIXELS // max(per_image, 1))
+        for start in range(0, images.shape[0], step):
+            chunk = images[start : start + step]
+            packed = None
+            for layer in self.layers:
+                if isinstance(layer, Thresholds):
+                    packed = pack(layer.images(chunk))
+                elif isinstance(layer, (Complement, BinaryConv)):
+                    packed = layer(packed)
+            outputs.append(packed.unpack())
+        return np.concatenate(outputs) if outputs else np.zeros((0,), bool)
+
+    def _dense_part(self, X: np.ndarray):
+        """Samples through every layer; yields (bits of the last binary layer, scores)."""
+        dense = [layer for layer in self.layers if isinstance(layer, (BinaryDense, LinearHead))]
+        for start in range(0, X.shape[0], _CHUNK_SAMPLES):
+            chunk = X[start : start + _CHUNK_SAMPLES]
+            n = chunk.shape[0]
+            if self._conv_layers():
+                images = self._images_to_bits(chunk.reshape(n, *self.image_shape))
+                bits = pack_samples(images.reshape(n, -1).T)
+            else:
+                bits = self.layers[0].feature_major(chunk)
+            scores = None
+            for layer in dense:
+                if isinstance(layer, LinearHead):
+                    scores = layer(bits, n)
+                else:
+                    bits = layer(bits, n)
+            yield unpack_samples(bits, n).T, scores
+
+    def _check_features(self, X) -> np.ndarray:
+        X = check_finite(X, "X")
+        if X.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but this network expects {self.n_features_in_}"
+            )
+        return X
+
+    def decision_function(self, X) -> np.ndarray:
+        """Class scores ``(n_samples, n_classes)``: the float head, or the output bits."""
+        if self.task != "classification":
+            raise AttributeError("decision_function exists for classification networks only")
+        X = self._check_features(X)
+        parts = [scores if scores is not None else bits.astype(np.float32)
+                 for bits, scores in self._dense_part(X)]
+        if not parts:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        return np.concatenate(parts)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities: softmax of the head's scores, or normalized output bits."""
+        scores = self.decision_function(X).astype(np.float64)
+        if any(isinstance(layer, LinearHead) for layer in self.layers):
+            scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        else:  # fully binarized: the firing output units share the probability
+            scores = np.where(scores.sum(axis=1, keepdims=True) == 0, 1.0, scores)
+        return scores / scores.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted classes (classification) or output images (image networks)."""
+        if self.task == "image":
+            return self.transform(X)
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+    def transform(self, X) -> np.ndarray:
+        """Output images (image networks; same layout as ``X``), or the binary features of the
+        last binary layer (classification networks)."""
+        if self.task == "classification":
+            X = self._check_features(X)
+            parts = [bits for bits, _ in self._dense_part(X)]
+            return np.concatenate(parts) if parts else np.zeros((0, 0), bool)
+        images = check_finite(X, "X")
+        squeeze = images.ndim == 3
+        if squeeze:
+            images = images[:, None]
+        if images.ndim != 4:
+            raise ValueError(
+                f"X must be images of shape (n, H, W) or (n, C, H, W), got shape {images.shape}"
+            )
+        expected = self.layers[0].thresholds.shape[0]
+        if images.shape[1] != expected:
+            raise ValueError(f"X has {images.shape[1]} channels, this network expects {expected}")
+        output = self._images_to_bits(images)
+        return output[:, 0] if squeeze and output.shape[1] == 1 else output
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """Accuracy (classification) or mean Dice between ``transform(X)`` and ``y`` (images)."""
+        if self.task == "classification":
+            matches = self.predict(X) == np.asarray(y)
+            return float(np.average(matches, weights=sample_weight))
+        predicted = self.transform(X)
+        target = np.asarray(y).astype(bool).reshape(predicted.shape)
+        return float(np.average(dice_scores(predicted, target), weights=sample_weight))
+
+    # ---- inspection and export
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays of all layers."""
+        return sum(self.memory_report().values())
+
+    def memory_report(self) -> dict[str, int]:
+        """Bytes of each layer's arrays, by ``"index:type"``."""
+        report = {}
+        for index, layer in enumerate(self.layers):
+            arrays = [v for v in vars(layer).values() if isinstance(v, np.ndarray)]
+            report[f"{index}:{type(layer).__name__}"] = sum(a.nbytes for a in arrays)
+        return report
+
+    def summary(self) -> str:
+        """A readable description of every layer."""
+        header = f"BinarizedNetwork ({self.task}, {self.nbytes} bytes)"
+        return "\n".join([header] + [layer.describe() for layer in self.layers])
+
+    def to_dict(self) -> dict:
+        """A JSON-compatible description that :meth:`from_dict` turns back into this network."""
+        classes = None if self.classes is None else np.asarray(self.classes).tolist()
+        return {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "task": self.task,
+            "classes": classes,
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
+            "layers": [layer.to_dict() for layer in self.layers],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BinarizedNetwork:
+        if data.get("format") != FORMAT or data.get("version") != FORMAT_VERSION:
+            raise ValueError(
+                f"not a {FORMAT} version {FORMAT_VERSION} description: "
+                f"format={data.get('format')!r}, version={data.get('version')!r}"
+            )
+        layers = [_LAYER_TYPES[layer["type"]].from_dict(layer) for layer in data["layers"]]
+        image_shape = data["image_shape"]
+        return cls(
+            layers,
+            task=data["task"],
+            classes=None if data["classes"] is None else np.asarray(data["classes"]),
+            image_shape=None if image_shape is None else tuple(image_shape),
+        )
+
+    def save(self, path) -> None:
+        """Write the portable JSON description to ``path``."""
+        Path(path).write_text(json.dumps(self.to_dict()))
+
+    @classmethod
+    def load(cls, path) -> BinarizedNetwork:
+        """Read a network written by :meth:`save`."""
+        return cls.from_dict(json.loads(Path(path).read_text()))

@@ -1,0 +1,129 @@
+"""Turn a trained torch network into a :class:`~skmorph.binary.BinarizedNetwork`, with a report."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, LinearHead
+from skmorph.morphology.activation import EROSION
+from skmorph.morphology.projection import METHODS, BinarizedNeurons
+from skmorph.nn import BiSEL, DenseLUI, MorphologicalNetwork
+
+__all__ = ["binarize_network"]
+
+
+def _report_entry(name: str, neurons: BinarizedNeurons) -> dict:
+    approximated = ~neurons.exact
+    distances = neurons.distance[approximated]
+    return {
+        "layer": name,
+        "n_neurons": int(neurons.exact.size),
+        "n_exact": int(neurons.exact.sum()),
+        "n_approximated": int(approximated.sum()),
+        "mean_distance": float(distances.mean()) if distances.size else 0.0,
+        "max_distance": float(distances.max()) if distances.size else 0.0,
+    }
+
+
+def _conv_layer(index: int, layer: BiSEL, method: str, report: list) -> BinaryConv:
+    c_in, c_out = layer.in_channels, layer.out_channels
+    kh, kw = layer.kernel_size
+    bises = layer.bises.binarize(method)
+    report.append(_report_entry(f"conv{index}.bise", bises))
+
+    def by_output(values, *shape):  # neuron i * c_out + j -> [j, i]
+        return np.swapaxes(np.asarray(values).reshape(c_in, c_out, *shape), 0, 1)
+
+    selems = by_output(bises.selem, kh, kw)
+    operations, exact = by_output(bises.operation), by_output(bises.exact)
+    if layer.luis is None:
+        active, combine, combine_exact = np.ones((c_out, 1), bool), ["or"] * c_out, None
+    else:
+        luis = layer.luis.binarize(method)
+        report.append(_report_entry(f"conv{index}.lui", luis))
+        active = luis.selem
+        combine = np.where(luis.operation == EROSION, "and", "or")
+        combine_exact = luis.exact
+    return BinaryConv(
+        selems, operations, active, combine, layer.padding, exact, combine_exact
+    )
+
+
+def _dense_layer(index: int, layer: DenseLUI, method: str, report: list) -> BinaryDense:
+    neurons = layer.neurons.binarize(method)
+    report.append(_report_entry(f"dense{index}", neurons))
+    sizes = neurons.selem.sum(axis=1)
+    thresholds = np.where(neurons.operation == EROSION, sizes, 1)
+    return BinaryDense(neurons.selem, thresholds)
+
+
+def exactness_levels(network: MorphologicalNetwork) -> list[tuple[float, float]]:
+    """Almost-binary levels after each bank, starting from binary inputs (spec section 3).
+
+    The float network thresholded at 1/2 equals its binarization on every binary input when
+    every entry is finite (each bank activated for the levels of its inputs); ``nan`` marks the
+    first bank where the guarantee stops.
+    """
+    levels, v1, v2 = [], 0.0, 1.0
+    for bank in network.neuron_banks():
+        if math.isnan(v1):
+            levels.append((math.nan, math.nan))
+            continue
+        v1, v2 = bank.output_levels(v1, v2) if v1 < v2 else (math.nan, math.nan)
+        levels.append((v1, v2))
+    return levels
+
+
+def binarize_network(
+    network: MorphologicalNetwork,
+    input_layers: list,
+    *,
+    method: str = "activable",
+    task: str = "classification",
+    classes=None,
+    image_shape=None,
+) -> tuple[BinarizedNetwork, dict]:
+    """Binarize every morphological layer of ``network`` with ``method``.
+
+    Parameters
+    ----------
+    network : MorphologicalNetwork
+    input_layers : list
+        The NumPy input stage (``Thresholds``, optionally ``Complement``) that precedes the
+        network.
+    method : {"activable", "constant_exact", "constant_uniform", "constant_normal", "exact"}
+        How neurons that are not activated are approximated (activated ones are exact).
+
+    Returns
+    -------
+    binarized : BinarizedNetwork
+    report : dict
+        ``layers``: per bank, neurons binarized exactly vs approximated and the projection
+        distances of the approximated ones; ``exact_network``: whether the float network
+        thresholded at 1/2 is guaranteed to equal the binarized one on binary inputs (every
+        bank activated for the almost-binary levels of its inputs; only meaningful without a
+        float head); ``method``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"binarization must be one of {METHODS}, got {method!r}")
+    layers, entries = list(input_layers), []
+    for index, layer in enumerate(network.conv_layers):
+        layers.append(_conv_layer(index, layer, method, entries))
+    for index, layer in enumerate(network.dense_layers):
+        layers.append(_dense_layer(index, layer, method, entries))
+    if network.head is not None:
+        weight = network.head.weight.detach().to("cpu").numpy()
+        bias = network.head.bias.detach().to("cpu").numpy()
+        layers.append(LinearHead(weight, bias))
+    levels = exactness_levels(network)
+    report = {
+        "method": method,
+        "layers": entries,
+        "exact_network": all(not math.isnan(v1) for v1, _ in levels),
+        "n_neurons": sum(entry["n_neurons"] for entry in entries),
+        "n_exact": sum(entry["n_exact"] for entry in entries),
+    }
+    binarized = BinarizedNetwork(layers, task=task, classes=classes, image_shape=image_shape)
+    return binarized, report
