@@ -1,41 +1,69 @@
 """The README's main job, runnable with ``python -m skmorph``.
 
-Recovers the clean sticks of the noisy-sticks dataset with the union of openings by three lines,
-computed on bit-packed images, and compares the result and the speed with scipy.ndimage.
+Trains a BiMoNNClassifier (default parameters) on scikit-learn's digits, binarizes it, prints
+the float and binarized test accuracies, and draws the learned structuring elements.
 """
 
 from __future__ import annotations
 
+import argparse
+import pickle
 import time
 
-import numpy as np
 
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m skmorph", description=__doc__)
+    parser.add_argument("--output", default="skmorph_digits_selems.png",
+                        help="where to draw the learned structuring elements (PNG)")
+    parser.add_argument("--random-state", type=int, default=0)
+    args = parser.parse_args(argv)
 
-def main() -> None:
-    from scipy import ndimage as ndi
+    import numpy as np
+    from sklearn.base import clone
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
 
-    from skmorph.datasets import make_noisy_sticks
-    from skmorph.morphology import line, opening
+    from skmorph import BiMoNNClassifier
+    from skmorph.plotting import dense_supports
 
-    noisy, clean = make_noisy_sticks(500, random_state=0)
-    lines = [line(5, angle) for angle in (0, 45, 90)]
-
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=args.random_state, stratify=y
+    )
+    print(f"skmorph: BiMoNNClassifier on scikit-learn's digits ({len(X_train)} training, "
+          f"{len(X_test)} test images of 8x8 pixels)")
     start = time.perf_counter()
-    ours = np.logical_or.reduce([opening(noisy, selem) for selem in lines])
-    t_ours = time.perf_counter() - start
+    model = BiMoNNClassifier(random_state=args.random_state).fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    float_model = clone(model).set_params(inference="float")
+    float_model.__dict__.update({k: v for k, v in vars(model).items() if k.endswith("_")})
+    report = model.binarization_report_
+    dense = model.binarized_.layers[1]
+    print(f"trained in {seconds:.1f} s ({len(model.history_)} epochs)")
+    print(f"test accuracy: float network {float_model.score(X_test, y_test):.4f}, "
+          f"binarized predictor {model.score(X_test, y_test):.4f}")
+    print(f"binarized hidden layer: {report['n_exact']} of {report['n_neurons']} units exactly "
+          f"binarized, {report['n_neurons'] - report['n_exact']} approximated "
+          f"({report['method']} projection); {dense.describe()}")
+    print(f"binarized predictor: {len(pickle.dumps(model.binarized_)) / 1024:.0f} KiB pickled, "
+          f"runs without torch")
+    supports = dense_supports(model)
+    order = np.argsort(-np.abs(supports).sum(axis=1))[:32]
+    try:
+        from skmorph.plotting import plot_selems
 
-    start = time.perf_counter()
-    reference = np.zeros_like(noisy)
-    for index, image in enumerate(noisy):
-        for selem in lines:
-            reference[index] |= ndi.binary_opening(image, selem)
-    t_scipy = time.perf_counter() - start
-
-    dice = 2 * (ours & clean).sum() / (ours.sum() + clean.sum())
-    print("noisy sticks, 500 images of 70x70: union of openings by lines at 0/45/90 degrees")
-    print(f"Dice against the clean sticks: {dice:.4f}")
-    print(f"identical to scipy.ndimage: {np.array_equal(ours, reference)}")
-    print(f"time: skmorph {t_ours * 1e3:.1f} ms, scipy.ndimage {t_scipy * 1e3:.1f} ms")
+        plot_selems(
+            [supports[u].reshape(8, 8) for u in order],
+            titles=[f"unit {u}: {kind}" for u, kind in zip(order, dense.unit_kinds()[order],
+                                                           strict=True)],
+            path=args.output,
+            suptitle="learned structuring elements of 32 hidden units "
+                     "(blue: pixel bright, red: pixel dark)",
+        )
+        print(f"learned structuring elements drawn in {args.output}")
+    except ImportError:
+        print("install matplotlib (pip install -e '.[plot]') to draw the learned structuring "
+              "elements")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from skmorph.binary.layers import (
     BinaryConv,
     BinaryDense,
-    Complement,
     LinearHead,
     Thresholds,
     selem_picture,
@@ -14,7 +13,6 @@ __all__ = [
     "BinarizedNetwork",
     "BinaryConv",
     "BinaryDense",
-    "Complement",
     "LinearHead",
     "Thresholds",
     "dice_scores",

@@ -3,9 +3,9 @@
 Dense layers work in a *feature-major* bit layout: a batch of ``n`` samples with ``F`` binary
 features is an array of shape ``(F, ceil(n / 64))`` of ``uint64`` words, each feature a bit-vector
 over the samples. An OR (dilation) unit over the support ``S`` is then the OR of ``|S|`` rows,
-an AND (erosion) unit the AND: ``sum |S| * n / 64`` word operations for the layer, never more than
-a popcount over all inputs (``n_units * F * n / 64``). Units with a general count threshold are
-computed by counting (float32 BLAS on 0/1 matrices, exact below 2**24).
+an AND (erosion) unit the AND: ``sum |S| * n / 64`` word operations for the layer. Counting
+strategies (float32 BLAS on 0/1 matrices, exact below 2**24, or popcounts) serve large supports,
+tiny batches and units with a general count threshold.
 
 Convolutional layers work on images packed row-wise (:class:`skmorph.morphology.PackedImage`).
 """
@@ -20,7 +20,6 @@ from skmorph.morphology.operations import selem_offsets
 __all__ = [
     "BinaryConv",
     "BinaryDense",
-    "Complement",
     "LinearHead",
     "Thresholds",
     "pack_samples",
@@ -28,7 +27,6 @@ __all__ = [
 ]
 
 _WORD = 64
-_CHUNK_WORDS = 1 << 22  # bound on the words gathered at once by a dense layer (32 MB)
 
 
 def pack_samples(bits: np.ndarray) -> np.ndarray:
@@ -56,73 +54,76 @@ class Thresholds(_Layer):
 
     For tabular data each feature gives its levels (a thermometer encoding; a binary feature has
     the single threshold 0.5 and passes through). For images, ``thresholds`` has one row per
-    channel and every pixel of the channel uses it (level sets).
+    channel and every pixel of the channel uses it (level sets). With ``complement=True`` the
+    complements of all bits follow them, so that a network of increasing operators can compute
+    non-increasing ones (set differences such as top-hats; spec section 6).
 
     Parameters
     ----------
     thresholds : ndarray of shape (n_features_or_channels, n_levels)
+    complement : bool, default=False
     """
 
-    def __init__(self, thresholds):
+    def __init__(self, thresholds, complement: bool = False):
         self.thresholds = np.atleast_2d(np.asarray(thresholds, dtype=np.float64))
+        self.complement = bool(complement)
         self.used = ~np.isnan(self.thresholds)
         self.feature_index, self.level_index = np.nonzero(self.used)
 
     @property
     def n_outputs(self) -> int:
         """Number of bits (tabular) or channels (images) produced."""
-        return len(self.feature_index)
+        return len(self.feature_index) * (2 if self.complement else 1)
+
+    def _levels(self) -> np.ndarray:
+        return self.thresholds[self.feature_index, self.level_index]
 
     def bits(self, X: np.ndarray) -> np.ndarray:
         """Tabular ``X (n, F)`` -> bool ``(n, n_bits)``, all levels of feature 0 first."""
-        levels = self.thresholds[self.feature_index, self.level_index]
-        return X[:, self.feature_index] > levels
+        bits = X[:, self.feature_index] > self._levels()
+        return np.concatenate([bits, ~bits], axis=1) if self.complement else bits
 
     def feature_major(self, X: np.ndarray) -> np.ndarray:
         """Tabular ``X (n, F)`` -> packed bits ``(n_bits, words)`` (feature-major)."""
-        values = X.T[self.feature_index]
-        bits = values > self.thresholds[self.feature_index, self.level_index][:, None]
+        bits = X.T[self.feature_index] > self._levels()[:, None]
+        if self.complement:
+            bits = np.concatenate([bits, ~bits], axis=0)
         return pack_samples(bits)
 
     def images(self, X: np.ndarray) -> np.ndarray:
         """Images ``(n, C, H, W)`` -> bool ``(n, n_channels_out, H, W)`` (channel-major)."""
-        levels = self.thresholds[self.feature_index, self.level_index]
-        return X[:, self.feature_index] > levels[None, :, None, None]
+        bits = X[:, self.feature_index] > self._levels()[None, :, None, None]
+        return np.concatenate([bits, ~bits], axis=1) if self.complement else bits
 
     def to_dict(self) -> dict:
-        return {"type": "thresholds", "thresholds": _nan_to_none(self.thresholds)}
+        return {
+            "type": "thresholds",
+            "thresholds": _nan_to_none(self.thresholds),
+            "complement": self.complement,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> Thresholds:
-        return cls(np.array(data["thresholds"], dtype=np.float64))
+        return cls(np.array(data["thresholds"], dtype=np.float64), data["complement"])
 
     def describe(self) -> str:
         counts = self.used.sum(axis=1)
         return (
             f"Thresholds: {self.thresholds.shape[0]} inputs -> {self.n_outputs} bits "
-            f"({counts.min()}-{counts.max()} levels per input)"
+            f"({counts.min()}-{counts.max()} levels per input"
+            f"{', with complements' if self.complement else ''})"
         )
 
 
-class Complement(_Layer):
-    """Append the complement of every channel: ``(n, C, H, W)`` -> ``(n, 2C, H, W)``.
-
-    With it a network of increasing operators can compute set differences such as top-hats.
-    """
-
-    def __call__(self, images: PackedImage) -> PackedImage:
-        complement = (~images).words
-        return PackedImage(np.concatenate([images.words, complement], axis=1), images.width)
-
-    def to_dict(self) -> dict:
-        return {"type": "complement"}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Complement:
-        return cls()
-
-    def describe(self) -> str:
-        return "Complement: each input channel followed by its complement"
+# Rough per-operation costs (seconds) used to pick how a dense layer is evaluated; measured with
+# benchmarks/bench_binarized.py on a 2-core x86_64 machine. They only choose a strategy: every
+# strategy gives identical outputs.
+_COST_SLICED_ROW = 4e-9  # one gathered support row, per unit
+_COST_SLICED_WORD = 1.1e-9  # one 64-sample word OR/AND
+_COST_BLAS_MAC = 1.2e-11  # one float32 multiply-add in a matrix product
+_COST_COMPARE = 3e-9  # one count compared and packed
+_COST_POPCOUNT_WORD = 6e-9  # one AND + popcount + sum of a 64-input word
+STRATEGIES = ("auto", "sliced", "blas", "popcount")
 
 
 class BinaryDense(_Layer):
@@ -131,23 +132,34 @@ class BinaryDense(_Layer):
     A dilation (OR) unit has threshold 1, an erosion (AND) unit threshold ``|S_u|``; other
     thresholds give general counting units. Supports are stored packed (``uint64`` words).
 
+    Three evaluation strategies give identical outputs: ``"sliced"`` ORs/ANDs the bit-vectors
+    of the support of each OR/AND unit (``sum |S|`` row operations on ``n / 64`` words: best for
+    small supports and large batches), ``"blas"`` counts with a float32 matrix product on 0/1
+    matrices (best for large supports), ``"popcount"`` ANDs packed inputs with the packed
+    supports and counts bits (best for a handful of samples). ``"auto"`` picks the cheapest by a
+    cost model for each call's batch size.
+
     Parameters
     ----------
     supports : array of bool, shape (n_units, n_inputs)
     thresholds : array of int, shape (n_units,)
+    strategy : {"auto", "sliced", "blas", "popcount"}, default="auto"
     """
 
-    def __init__(self, supports, thresholds):
+    def __init__(self, supports, thresholds, strategy: str = "auto"):
         supports = np.asarray(supports, dtype=bool)
         self.n_units, self.n_inputs = supports.shape
         self.packed_supports = pack_samples(supports)  # (n_units, words): rows packed
         self.thresholds = np.asarray(thresholds, dtype=np.int64).reshape(self.n_units)
-        self._plan = None
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+        self.strategy = strategy
+        self._cache = {}
 
-    # the evaluation plan is derived from the stored masks and never pickled
+    # derived arrays (index lists, float32 supports) are rebuilt on demand, never pickled
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_plan"] = None
+        state["_cache"] = {}
         return state
 
     @property
@@ -158,43 +170,90 @@ class BinaryDense(_Layer):
     def sizes(self) -> np.ndarray:
         return np.bitwise_count(self.packed_supports).sum(axis=1).astype(np.int64)
 
-    def _build_plan(self):
+    def unit_kinds(self) -> np.ndarray:
         sizes = self.sizes
-        is_or = (self.thresholds == 1) & (sizes >= 1)
-        is_and = (self.thresholds == sizes) & (sizes >= 1) & ~is_or
-        plan = {}
-        supports = self.supports
-        for name, mask in (("or", is_or), ("and", is_and)):
-            units = np.flatnonzero(mask)
-            rows, columns = np.nonzero(supports[units])
-            starts = np.searchsorted(rows, np.arange(len(units)))
-            plan[name] = (units, columns, starts)
-        counting = np.flatnonzero(~is_or & ~is_and)
-        plan["count"] = (counting, supports[counting].astype(np.float32))
-        self._plan = plan
-        return plan
+        return np.where(
+            (self.thresholds == 1) & (sizes >= 1),
+            "or",
+            np.where((self.thresholds == sizes) & (sizes >= 1), "and", "count"),
+        )
+
+    def _groups(self):
+        """OR/AND units grouped by support size (next power of two) with padded index lists.
+
+        Padding repeats a unit's first input, which changes neither an OR nor an AND.
+        """
+        if "groups" not in self._cache:
+            kinds, sizes, supports = self.unit_kinds(), self.sizes, self.supports
+            groups = []
+            for kind in ("or", "and"):
+                units = np.flatnonzero(kinds == kind)
+                buckets = np.ceil(np.log2(np.maximum(sizes[units], 1))).astype(int)
+                for bucket in np.unique(buckets):
+                    members = units[buckets == bucket]
+                    width = sizes[members].max()
+                    index = np.empty((len(members), width), dtype=np.intp)
+                    for row, unit in enumerate(members):
+                        columns = np.flatnonzero(supports[unit])
+                        index[row] = np.resize(columns, width)
+                    groups.append((kind, members, index))
+            self._cache["groups"] = groups
+            self._cache["count_units"] = np.flatnonzero(kinds == "count")
+        return self._cache["groups"], self._cache["count_units"]
+
+    def _float_supports(self) -> np.ndarray:
+        if "float" not in self._cache:
+            self._cache["float"] = np.ascontiguousarray(self.supports.T, dtype=np.float32)
+        return self._cache["float"]
+
+    def estimated_costs(self, n_samples: int) -> dict[str, float]:
+        """Seconds each strategy is expected to take for ``n_samples`` (the cost model)."""
+        groups, count_units = self._groups()
+        words = -(-n_samples // _WORD)
+        per_row = _COST_SLICED_ROW + _COST_SLICED_WORD * words
+        counting = n_samples * self.n_inputs * _COST_BLAS_MAC + n_samples * _COST_COMPARE
+        sliced = sum(index.size * per_row for _, _, index in groups)
+        return {
+            "sliced": sliced + len(count_units) * counting,
+            "blas": self.n_units * counting,
+            "popcount": n_samples * self.n_units * (
+                self.packed_supports.shape[1] * _COST_POPCOUNT_WORD + _COST_COMPARE
+            ),
+        }
 
     def __call__(self, bits: np.ndarray, n_samples: int) -> np.ndarray:
         """Feature-major packed inputs ``(n_inputs, words)`` -> outputs ``(n_units, words)``."""
-        plan = self._plan or self._build_plan()
+        strategy = self.strategy
+        if strategy == "auto":
+            costs = self.estimated_costs(n_samples)
+            strategy = min(costs, key=costs.get)
+        if strategy == "sliced":
+            return self._sliced(bits, n_samples)
+        inputs = unpack_samples(bits, n_samples)  # (n_inputs, n)
+        if strategy == "blas":
+            counts = (inputs.T.astype(np.float32) @ self._float_supports()).T
+        else:
+            packed = pack_samples(inputs.T)  # sample-major (n, words)
+            counts = np.empty((self.n_units, n_samples), dtype=np.int64)
+            step = max(1, (1 << 20) // max(self.packed_supports.size, 1))
+            for start in range(0, n_samples, step):
+                chunk = packed[start : start + step, None, :] & self.packed_supports[None]
+                counts[:, start : start + step] = np.bitwise_count(chunk).sum(-1).T
+        return pack_samples(counts >= self.thresholds[:, None])
+
+    def _sliced(self, bits: np.ndarray, n_samples: int) -> np.ndarray:
+        groups, count_units = self._groups()
         out = np.zeros((self.n_units, bits.shape[1]), dtype=np.uint64)
-        for name, reduce in (("or", np.bitwise_or), ("and", np.bitwise_and)):
-            units, columns, starts = plan[name]
-            if not len(units):
-                continue
-            # chunks of units so that the gathered rows stay within _CHUNK_WORDS
-            per_unit = max(1, len(columns) // len(units)) * bits.shape[1]
-            step = max(1, _CHUNK_WORDS // per_unit)
-            for first in range(0, len(units), step):
-                last = min(first + step, len(units))
-                begin = starts[first]
-                end = starts[last] if last < len(units) else len(columns)
-                gathered = bits[columns[begin:end]]
-                out[units[first:last]] = reduce.reduceat(gathered, starts[first:last] - begin)
-        counting, weights = plan["count"]
-        if len(counting):
-            counts = weights @ unpack_samples(bits, n_samples).astype(np.float32)
-            out[counting] = pack_samples(counts >= self.thresholds[counting, None])
+        for kind, members, index in groups:
+            reduce = np.bitwise_or if kind == "or" else np.bitwise_and
+            result = bits[index[:, 0]]
+            for position in range(1, index.shape[1]):
+                reduce(result, bits[index[:, position]], out=result)
+            out[members] = result
+        if len(count_units):
+            inputs = unpack_samples(bits, n_samples).T.astype(np.float32)
+            counts = (inputs @ self._float_supports()[:, count_units]).T
+            out[count_units] = pack_samples(counts >= self.thresholds[count_units, None])
         return out
 
     def to_dict(self) -> dict:
@@ -219,14 +278,6 @@ class BinaryDense(_Layer):
             f"({(kinds == 'or').sum()} OR, {(kinds == 'and').sum()} AND, "
             f"{(kinds == 'count').sum()} counting; support size median {np.median(sizes):.0f}, "
             f"max {sizes.max(initial=0)})"
-        )
-
-    def unit_kinds(self) -> np.ndarray:
-        sizes = self.sizes
-        return np.where(
-            (self.thresholds == 1) & (sizes >= 1),
-            "or",
-            np.where((self.thresholds == sizes) & (sizes >= 1), "and", "count"),
         )
 
 

@@ -13,7 +13,6 @@ from skmorph._validation import check_finite
 from skmorph.binary.layers import (
     BinaryConv,
     BinaryDense,
-    Complement,
     LinearHead,
     Thresholds,
     pack_samples,
@@ -27,7 +26,6 @@ FORMAT = "skmorph.BinarizedNetwork"
 FORMAT_VERSION = 1
 _LAYER_TYPES = {
     "thresholds": Thresholds,
-    "complement": Complement,
     "conv": BinaryConv,
     "dense": BinaryDense,
     "linear": LinearHead,
@@ -57,8 +55,8 @@ class BinarizedNetwork(BaseEstimator):
     Parameters
     ----------
     layers : list
-        ``Thresholds`` first (input binarization), then optional ``Complement`` and
-        ``BinaryConv`` layers, then optional ``BinaryDense`` layers and a ``LinearHead``.
+        ``Thresholds`` first (input binarization), then optional ``BinaryConv`` layers, then
+        optional ``BinaryDense`` layers and a ``LinearHead``.
     task : {"classification", "image"}
         Classification networks map features to classes; image networks map images to images.
     classes : array-like, optional
@@ -127,7 +125,7 @@ class BinarizedNetwork(BaseEstimator):
             for layer in self.layers:
                 if isinstance(layer, Thresholds):
                     packed = pack(layer.images(chunk))
-                elif isinstance(layer, (Complement, BinaryConv)):
+                elif isinstance(layer, BinaryConv):
                     packed = layer(packed)
             outputs.append(packed.unpack())
         return np.concatenate(outputs) if outputs else np.zeros((0,), bool)

@@ -105,10 +105,10 @@ class BiMoNNBase(BaseEstimator):
     def _warm(self) -> bool:
         return bool(self.warm_start) and hasattr(self, "network_")
 
-    def _train(self, network: MorphologicalNetwork, loss, X, Y, generator, validation, score):
+    def _train(self, network: MorphologicalNetwork, loss, X, Y, generator, validation, score,
+               history=None):
         device = resolve_device(self.device)
         network.to(device)
-        history = self.history_ if self._warm() else None
         try:
             history = train(
                 network,

@@ -6,11 +6,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skmorph.binary import Thresholds
+from skmorph.binary import LinearHead, Thresholds
 from skmorph.estimators._base import BiMoNNBase, as_float_tensor, check_choice, check_number
 from skmorph.nn import build_network, torch_threads
 from skmorph.preprocessing import learn_thresholds
@@ -30,7 +31,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(256,)
+    hidden_layer_sizes : tuple of int, default=(512,)
         Widths of the DenseLUI layers.
     input_shape : tuple of int, optional
         ``(H, W)`` or ``(C, H, W)``: the rows of ``X`` are images, flattened channel-major;
@@ -42,14 +43,31 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     padding : {"replicate", "zeros"}, default="replicate"
     n_thresholds : int, default=3
         Maximum number of thresholds per feature (or per channel for images).
+    include_complement : bool, default=True
+        Also feed the complement of every input bit, so that units can use "feature below a
+        threshold" as well as "above" (with non-negative weights a network is otherwise
+        increasing in its inputs; spec section 6).
+    init_support_size : "auto", float or None, default="auto"
+        Hidden DenseLUI units start as random activated OR/AND units of about this many inputs
+        (see :meth:`skmorph.nn.MorphologicalNeurons.reset_parameters`); ``None`` uses the
+        spec's dense initialization, whose units start as soft majority votes of all their
+        inputs and binarize poorly behind a linear head. ``"auto"``: 2 with
+        ``output_layer="linear"``, ``None`` with ``"binary"`` (a fully binarized network
+        learns poorly from saturated sparse units).
     output_layer : {"linear", "binary"}, default="linear"
         ``"linear"``: a float head on the last binary layer (the paper's networks);
         ``"binary"``: a last DenseLUI layer with one unit per class (fully binarized).
+    refit_head : bool, default=True
+        With a linear head, refit it (multinomial logistic regression) on the binary features
+        that the binarized network actually produces on the training data, for the binarized
+        predictor; the float network keeps its own head.
     regularization : {None, "activable", "constant_exact", "constant_uniform", \
-"constant_normal"}, default="constant_exact"
-        Distance added to the loss to pull neurons toward binarizable ones.
+"constant_normal"}, default=None
+        Distance added to the loss to pull neurons toward binarizable ones (spec section 5);
+        ``None`` trains on the data loss only.
     regularization_weight : float, default=1e-3
-        The weight lambda of the regularization: the trade-off to tune (e.g. with GridSearchCV).
+        The weight lambda of the regularization (ignored without ``regularization``): the
+        trade-off to tune, e.g. with GridSearchCV on the binarized score.
     regularization_delay : int, default=0
         Optimization steps before the regularization is switched on.
     regularization_update_every : int, default=1
@@ -107,15 +125,18 @@ default="softplus"
 
     def __init__(
         self,
-        hidden_layer_sizes=(256,),
+        hidden_layer_sizes=(512,),
         *,
         input_shape=None,
         conv_channels=(),
         kernel_sizes=3,
         padding="replicate",
         n_thresholds=3,
+        include_complement=True,
+        init_support_size="auto",
         output_layer="linear",
-        regularization="constant_exact",
+        refit_head=True,
+        regularization=None,
         regularization_weight=1e-3,
         regularization_delay=0,
         regularization_update_every=1,
@@ -142,7 +163,10 @@ default="softplus"
         self.kernel_sizes = kernel_sizes
         self.padding = padding
         self.n_thresholds = n_thresholds
+        self.include_complement = include_complement
+        self.init_support_size = init_support_size
         self.output_layer = output_layer
+        self.refit_head = refit_head
         self.regularization = regularization
         self.regularization_weight = regularization_weight
         self.regularization_delay = regularization_delay
@@ -182,14 +206,14 @@ default="softplus"
 
     def _encode(self, X: np.ndarray) -> torch.Tensor:
         """Binary network inputs: bits (n, n_bits) or level-set images (n, C * L, H, W)."""
-        layer = Thresholds(self.thresholds_)
+        layer = self._input_layers()[0]
         if self.image_shape_ is None:
             return as_float_tensor(layer.bits(X))
         images = X.reshape(X.shape[0], *self.image_shape_)
         return as_float_tensor(layer.images(images))
 
     def _input_layers(self):
-        return [Thresholds(self.thresholds_)]
+        return [Thresholds(self.thresholds_, complement=self.include_complement)]
 
     def _binarized_kwargs(self):
         return {"task": "classification", "classes": self.classes_,
@@ -222,6 +246,8 @@ default="softplus"
         check_choice(self.output_layer, "output_layer", ("linear", "binary"))
         check_choice(self.padding, "padding", ("replicate", "zeros"))
         check_number(self.n_thresholds, "n_thresholds", low=1, integer=True)
+        if self.init_support_size not in ("auto", None):
+            check_number(self.init_support_size, "init_support_size", low=0, low_open=True)
         for name in ("hidden_layer_sizes", "conv_channels"):
             for width in getattr(self, name):
                 check_number(width, f"each entry of {name}", low=1, integer=True)
@@ -231,6 +257,14 @@ default="softplus"
             raise ValueError("the network needs at least one hidden or convolutional layer")
 
     # ---- fit
+
+    def _binarize(self, method: str):
+        binarized, report = super()._binarize(method)
+        if self.refit_head and self.output_layer == "linear":
+            binarized.layers[-1] = _refit_head(binarized, self._training_X, self.classes_,
+                                               self._training_y)
+            report["head"] = "refitted on the binarized features of the training data"
+        return binarized, report
 
     def _loss(self, outputs, targets):
         if self.output_layer == "linear":
@@ -252,12 +286,14 @@ default="softplus"
         classes, encoded = np.unique(y, return_inverse=True)
         if classes.size < 2:
             raise ValueError(
-                f"BiMoNNClassifier needs samples of at least 2 classes in y; got only "
+                f"BiMoNNClassifier needs samples of at least 2 classes in y; got 1 class: "
                 f"{classes.tolist()}"
             )
         if warm and not np.array_equal(classes, self.classes_):
             raise ValueError("warm_start needs the same classes as the previous fit")
         rng, generator = self._generators()
+        # kept for post-fit binarization with another method (refit of the head); not pickled
+        self._training_X, self._training_y = X, encoded
         with torch_threads():
             if not warm:
                 self.classes_ = classes
@@ -273,9 +309,15 @@ default="softplus"
             inputs = self._encode(X)
             targets = torch.as_tensor(encoded, dtype=torch.long)
             if not warm:
-                n_inputs = inputs.shape[1]
-                self.network_ = self._build(n_inputs, classes.size)
-                self.network_.reset_parameters(float(inputs.mean()), generator)
+                # module constructors draw from torch's global generator: keep it untouched
+                with torch.random.fork_rng(devices=[]):
+                    self.network_ = self._build(inputs.shape[1], classes.size)
+                support = self.init_support_size
+                if support == "auto":
+                    support = 2 if self.output_layer == "linear" else None
+                self.network_.reset_parameters(
+                    float(inputs.mean()), generator, dense_support_size=support
+                )
             validation = score = None
             if self.early_stopping:
                 train_index, val_index = train_test_split(
@@ -286,7 +328,8 @@ default="softplus"
                 inputs, targets = inputs[train_index], targets[train_index]
                 score = _float_accuracy
             self.history_ = self._train(
-                self.network_, self._loss, inputs, targets, generator, validation, score
+                self.network_, self._loss, inputs, targets, generator, validation, score,
+                history=self.history_ if warm else None,
             )
             self.binarized_, self.binarization_report_ = self._binarize(self.binarization)
             self.binarization_report_["train_agreement"] = float(
@@ -326,10 +369,26 @@ default="softplus"
             return self._float_predict(X)
         return self.binarized_.predict(X)
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_training_X", None)
+        state.pop("_training_y", None)
+        return state
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+def _refit_head(binarized, X, classes, encoded) -> LinearHead:
+    """Multinomial logistic regression on the binarized hidden features, as a LinearHead."""
+    features = binarized.transform(X).astype(np.float64)
+    model = LogisticRegression(C=1.0, max_iter=2000).fit(features, encoded)
+    weight, bias = model.coef_, model.intercept_
+    if len(classes) == 2:  # one logit z: softmax of (-z/2, z/2) is sigmoid(z)
+        weight, bias = np.vstack([-weight / 2, weight / 2]), np.array([-bias[0], bias[0]]) / 2
+    return LinearHead(weight, bias)
 
 
 def _float_accuracy(network, inputs, targets) -> float:

@@ -91,8 +91,7 @@ def binarize_network(
     ----------
     network : MorphologicalNetwork
     input_layers : list
-        The NumPy input stage (``Thresholds``, optionally ``Complement``) that precedes the
-        network.
+        The NumPy input stage (``Thresholds``) that precedes the network.
     method : {"activable", "constant_exact", "constant_uniform", "constant_normal", "exact"}
         How neurons that are not activated are approximated (activated ones are exact).
 

@@ -91,12 +91,21 @@ class MorphologicalNeurons(nn.Module):
             self.raw_bias, self.bias_reparametrization, self.weight.flatten(1)
         )
 
-    def reset_parameters(self, input_mean: float = 0.5, generator=None) -> None:
-        """Initialize so that outputs start unsaturated (spec section 2).
+    def reset_parameters(
+        self, input_mean: float = 0.5, generator=None, support_size: float | None = None
+    ) -> None:
+        """Initialize so that outputs start unsaturated (spec section 2), or sparse.
 
-        Weights are uniform in ``[1/2, 3/2]`` (mean 1), the bias is ``input_mean * sum(w)``
-        with 1% noise (the mean pre-activation on inputs of that mean), and the scale ``p`` makes
-        the pre-activation of Bernoulli(``input_mean``) inputs have unit standard deviation.
+        Default (spec section 2): weights uniform in ``[1/2, 3/2]`` (mean 1), the bias
+        ``input_mean * sum(w)`` with 1% noise (the mean pre-activation on inputs of that mean),
+        and the scale ``p`` that gives the pre-activation of Bernoulli(``input_mean``) inputs
+        unit standard deviation.
+
+        With ``support_size``, each neuron starts as a random *activated* erosion or dilation of
+        about ``support_size`` of its inputs (weights in ``[1, 3/2]`` there, near 0 elsewhere,
+        the bias in the middle of its activation interval, ``p`` mapping the interval's ends to
+        ``xi(-3)`` and ``xi(3)``). Wide dense layers start close to binarizable this way
+        instead of as majority votes over all their inputs.
         """
         mean = float(np.clip(input_mean, 0.05, 0.95))
         factory = {"device": self.raw_weight.device, "dtype": self.raw_weight.dtype}
@@ -104,16 +113,33 @@ class MorphologicalNeurons(nn.Module):
         def uniform(*shape):  # drawn on the CPU so that a CPU generator works for any device
             return torch.rand(shape, generator=generator, dtype=factory["dtype"]).to(**factory)
 
+        n, k = self.n_neurons, self.n_weights
         with torch.no_grad():
-            weights = 0.5 + uniform(*self.raw_weight.shape)
-            # under "dual" the weights are normalized to sum to n_weights: still mean 1
-            self.raw_weight.copy_(raw_weight_for(weights, self.weight_reparametrization))
+            if support_size is None:
+                weights = 0.5 + uniform(n, k)
+            else:
+                selem = uniform(n, k) < min(float(support_size) / k, 1.0)
+                selem[torch.arange(n), (uniform(n) * k).long().clamp(max=k - 1)] = True
+                weights = torch.where(selem, 1 + 0.5 * uniform(n, k), 0.5 / k * uniform(n, k))
+            # under "dual" the weights are normalized to sum to n_weights
+            self.raw_weight.copy_(
+                raw_weight_for(weights.view_as(self.raw_weight), self.weight_reparametrization)
+            )
             flat = self.weight.flatten(1)
-            bias = mean * flat.sum(1) * (1 + 0.01 * (2 * uniform(self.n_neurons) - 1))
+            if support_size is None:
+                bias = mean * flat.sum(1) * (1 + 0.01 * (2 * uniform(n) - 1))
+                scale = 1 / torch.sqrt(mean * (1 - mean) * (flat**2).sum(1))
+            else:
+                inside_min = torch.where(selem, flat, torch.inf).min(1).values
+                inside_sum = (flat * selem).sum(1)
+                total = flat.sum(1)
+                erosion = uniform(n) < 0.5
+                low = torch.where(erosion, total - inside_min, total - inside_sum)
+                high = torch.where(erosion, inside_sum, inside_min)
+                bias, scale = (low + high) / 2, 6 / (high - low)
             raw = bias if self.bias_reparametrization == "raw" else inverse_softplus(bias)
             self.raw_bias.copy_(raw)
-            std = torch.sqrt(mean * (1 - mean) * (flat**2).sum(1))
-            self.scale.log_scale.copy_(-torch.log(std))
+            self.scale.log_scale.copy_(torch.log(scale))
 
     def pre_activation_to_output(self, pre: torch.Tensor, channel_dim: int = 1) -> torch.Tensor:
         """``xi(p (pre - b))`` with ``p`` and ``b`` broadcast along ``channel_dim``."""

@@ -26,11 +26,13 @@ class MorphologicalNetwork(nn.Module):
         conv_layers: Sequence[BiSEL] = (),
         dense_layers: Sequence[DenseLUI] = (),
         head: nn.Linear | None = None,
+        binary_output: bool = False,
     ):
         super().__init__()
         self.conv_layers = nn.ModuleList(conv_layers)
         self.dense_layers = nn.ModuleList(dense_layers)
         self.head = head
+        self.binary_output = binary_output  # the last dense layer is the (binary) output layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.conv_layers:
@@ -45,10 +47,22 @@ class MorphologicalNetwork(nn.Module):
         """Every bank of morphological neurons, in the order data flows through them."""
         return [m for m in self.modules() if isinstance(m, MorphologicalNeurons)]
 
-    def reset_parameters(self, input_mean: float = 0.5, generator=None) -> None:
-        """Initialize every layer; the first bank sees inputs of mean ``input_mean``."""
+    def reset_parameters(
+        self, input_mean: float = 0.5, generator=None, dense_support_size: float | None = None
+    ) -> None:
+        """Initialize every layer; the first bank sees inputs of mean ``input_mean``.
+
+        ``dense_support_size`` starts the hidden DenseLUI layers as random activated OR/AND
+        units of about that many inputs (see :meth:`MorphologicalNeurons.reset_parameters`);
+        a binary output layer keeps the dense initialization, which it needs to learn.
+        """
+        hidden = self.dense_layers[:-1] if self.binary_output else self.dense_layers
+        dense_banks = {id(layer.neurons) for layer in hidden}
         for index, bank in enumerate(self.neuron_banks()):
-            bank.reset_parameters(input_mean if index == 0 else 0.5, generator=generator)
+            support = dense_support_size if id(bank) in dense_banks else None
+            bank.reset_parameters(
+                input_mean if index == 0 else 0.5, generator=generator, support_size=support
+            )
         if self.head is not None:
             bound = 1 / math.sqrt(self.head.in_features)
             with torch.no_grad():
@@ -124,4 +138,5 @@ def build_network(
         else:
             factory = {k: neuron_options[k] for k in ("device", "dtype") if k in neuron_options}
             head = nn.Linear(features, n_outputs, **factory)
-    return MorphologicalNetwork(conv_layers, dense_layers, head)
+    binary_output = n_outputs is not None and output_layer == "binary"
+    return MorphologicalNetwork(conv_layers, dense_layers, head, binary_output)

@@ -7,7 +7,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, Complement, Thresholds
+from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, Thresholds
 from skmorph.estimators import binarize_network
 from skmorph.morphology import dilation, erosion, pack
 from skmorph.nn import build_network
@@ -109,15 +109,17 @@ def test_conv_layer_semantics_against_morphology():
                                                                            selems[0, 1])
     np.testing.assert_array_equal(out[:, 0], expected0)
     np.testing.assert_array_equal(out[:, 1], erosion(images[:, 1], selems[1, 1]))
-    complement = Complement()(pack(images)).unpack()
-    np.testing.assert_array_equal(complement[:, 2:], ~images)
+    levels = Thresholds([[0.5], [0.5]], complement=True)
+    np.testing.assert_array_equal(levels.images(images.astype(float))[:, 2:], ~images)
+    tabular = Thresholds([[0.5, 1.5]], complement=True).bits(np.array([[0.0], [1.0], [2.0]]))
+    np.testing.assert_array_equal(tabular, [[0, 0, 1, 1], [1, 0, 0, 1], [1, 1, 0, 0]])
 
 
 def make_binarized(rng):
     network = build_network(in_channels=2, conv_channels=[3, 1], kernel_sizes=3,
                             padding="replicate")
     activate(network, rng)
-    inputs = [Thresholds([[0.5, np.nan], [0.2, 0.7]]), Complement()]
+    inputs = [Thresholds([[0.5, np.nan], [0.2, 0.7]], complement=True)]
     network.conv_layers[0] = type(network.conv_layers[0])(6, 3, 3)
     activate(network, rng)
     return binarize_network(network, inputs, method="activable", task="image")[0]
