@@ -31,8 +31,16 @@ def check_binary_array(array, name: str, *, min_ndim: int = 2) -> np.ndarray:
 
 
 def check_finite(array, name: str) -> np.ndarray:
-    """Return ``array`` as a float64 ndarray, raising on NaN or infinity."""
-    array = np.asarray(array, dtype=np.float64)
-    if not np.all(np.isfinite(array)):
+    """Return ``array`` as a numeric ndarray (float64 unless already float or integer/bool),
+    raising on NaN or infinity. Float32 input is not copied."""
+    array = np.asarray(array)
+    if array.dtype == bool or np.issubdtype(array.dtype, np.integer):
+        return array
+    if not np.issubdtype(array.dtype, np.floating):
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{name} must be numeric, got dtype {array.dtype}") from error
+    if not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinity")
     return array

@@ -38,6 +38,16 @@ def pack_samples(bits: np.ndarray) -> np.ndarray:
     return packed.view(np.uint64)
 
 
+def pack_sample_rows(bits: np.ndarray) -> np.ndarray:
+    """Feature-major packing of sample-major bits: bool ``(n_samples, n_features)`` -> words
+    ``(n_features, ceil(n_samples / 64))``, without transposing the boolean array."""
+    n_samples, n_features = bits.shape
+    n_bytes = -(-n_samples // _WORD) * 8
+    packed = np.zeros((n_bytes, n_features), dtype=np.uint8)
+    packed[: -(-n_samples // 8)] = np.packbits(bits, axis=0, bitorder="little")
+    return np.ascontiguousarray(packed.T).view(np.uint64)
+
+
 def unpack_samples(words: np.ndarray, n_samples: int) -> np.ndarray:
     """Inverse of :func:`pack_samples`: ``(n_features, n_samples)`` booleans."""
     bits = np.unpackbits(words.view(np.uint8), axis=1, count=n_samples, bitorder="little")
@@ -85,10 +95,7 @@ class Thresholds(_Layer):
 
     def feature_major(self, X: np.ndarray) -> np.ndarray:
         """Tabular ``X (n, F)`` -> packed bits ``(n_bits, words)`` (feature-major)."""
-        bits = X.T[self.feature_index] > self._levels()[:, None]
-        if self.complement:
-            bits = np.concatenate([bits, ~bits], axis=0)
-        return pack_samples(bits)
+        return pack_sample_rows(self.bits(X))
 
     def images(self, X: np.ndarray) -> np.ndarray:
         """Images ``(n, C, H, W)`` -> bool ``(n, n_channels_out, H, W)`` (channel-major)."""
@@ -121,6 +128,7 @@ class Thresholds(_Layer):
 _COST_SLICED_ROW = 4e-9  # one gathered support row, per unit
 _COST_SLICED_WORD = 1.1e-9  # one 64-sample word OR/AND
 _COST_BLAS_MAC = 1.2e-11  # one float32 multiply-add in a matrix product
+_COST_BLAS_WEIGHT = 1e-10  # reading one float32 weight (memory-bound for few samples)
 _COST_COMPARE = 3e-9  # one count compared and packed
 _COST_POPCOUNT_WORD = 6e-9  # one AND + popcount + sum of a 64-input word
 STRATEGIES = ("auto", "sliced", "blas", "popcount")
@@ -212,6 +220,7 @@ class BinaryDense(_Layer):
         words = -(-n_samples // _WORD)
         per_row = _COST_SLICED_ROW + _COST_SLICED_WORD * words
         counting = n_samples * self.n_inputs * _COST_BLAS_MAC + n_samples * _COST_COMPARE
+        counting += self.n_inputs * _COST_BLAS_WEIGHT
         sliced = sum(index.size * per_row for _, _, index in groups)
         return {
             "sliced": sliced + len(count_units) * counting,
@@ -404,8 +413,14 @@ class LinearHead(_Layer):
 
     def __call__(self, bits: np.ndarray, n_samples: int) -> np.ndarray:
         """Feature-major packed bits -> scores ``(n_samples, n_outputs)``."""
-        features = unpack_samples(bits, n_samples)
-        return (self.weight @ features.astype(np.float32)).T + self.bias
+        scores = np.empty((n_samples, self.weight.shape[0]), dtype=np.float32)
+        step = 16 * _WORD  # samples per chunk: the unpacked chunk stays in cache
+        for start in range(0, n_samples, step):
+            stop = min(start + step, n_samples)
+            words = bits[:, start // _WORD : -(-stop // _WORD)]
+            features = unpack_samples(np.ascontiguousarray(words), stop - start)
+            scores[start:stop] = (self.weight @ features.astype(np.float32)).T
+        return scores + self.bias
 
     def to_dict(self) -> dict:
         return {"type": "linear", "weight": self.weight.tolist(), "bias": self.bias.tolist()}

@@ -51,7 +51,7 @@ def check_neurons(weights, bias) -> tuple[np.ndarray, np.ndarray, bool]:
     The third value tells whether a single neuron was given (1-D weights), so that callers can
     return results of the same kind.
     """
-    weights = check_finite(weights, "weights")
+    weights = check_finite(weights, "weights").astype(np.float64)
     single = weights.ndim == 1
     if single:
         weights = weights[None, :]
@@ -60,7 +60,7 @@ def check_neurons(weights, bias) -> tuple[np.ndarray, np.ndarray, bool]:
             f"weights must have shape (n_neurons, n_weights) or (n_weights,) with n_weights >= 1, "
             f"got shape {weights.shape}"
         )
-    bias = check_finite(bias, "bias").reshape(-1)
+    bias = check_finite(bias, "bias").astype(np.float64).reshape(-1)
     if bias.shape != (weights.shape[0],):
         raise ValueError(
             f"bias must have one value per neuron ({weights.shape[0]}), got shape {bias.shape}"
