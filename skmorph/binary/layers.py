@@ -374,21 +374,44 @@ class BinaryConv(_Layer):
             np.array(data["combine_exact"], dtype=bool),
         )
 
+    def as_morphology(self) -> list[dict]:
+        """Per output channel, the operation in ``skmorph.morphology``'s (scipy's) convention.
+
+        Each dict has ``combine`` (``"union"``/``"intersection"``), ``exact`` and ``terms``, a
+        list of ``(input_channel, operation, selem, exact)``: the output is the combination of
+        ``skmorph.morphology.<operation>(x[input_channel], selem, padding=self.padding)``. (The
+        layer stores elements as read by the float correlation; a dilation's is reflected here.)
+        """
+        outputs = []
+        for j in range(self.out_channels):
+            terms = []
+            for i in np.flatnonzero(self.active[j]):
+                selem = self.selems[j, i]
+                if self.operations[j, i] == "dilation":
+                    selem = selem[::-1, ::-1]
+                terms.append((int(i), str(self.operations[j, i]), selem.copy(),
+                              bool(self.exact[j, i])))
+            outputs.append({
+                "combine": "union" if self.combine[j] == "or" else "intersection",
+                "exact": bool(self.combine_exact[j]),
+                "terms": terms,
+            })
+        return outputs
+
     def describe(self) -> str:
         kh, kw = self.selems.shape[2:]
         lines = [
             f"BinaryConv: {self.in_channels} -> {self.out_channels} channels, {kh}x{kw} "
             f"elements, padding={self.padding!r}"
         ]
-        for j in range(self.out_channels):
-            word = "union" if self.combine[j] == "or" else "intersection"
-            note = "" if self.combine_exact[j] else " [approximated]"
-            lines.append(f"  output {j} = {word} over input channels "
-                         f"{np.flatnonzero(self.active[j]).tolist()}{note}:")
-            for i in np.flatnonzero(self.active[j]):
-                how = "exact" if self.exact[j, i] else "approximated"
-                lines.append(f"    {self.operations[j, i]} of input {i} ({how}) by")
-                lines.extend("      " + row for row in selem_picture(self.selems[j, i]))
+        for j, output in enumerate(self.as_morphology()):
+            note = "" if output["exact"] else " [approximated]"
+            sources = [term[0] for term in output["terms"]]
+            lines.append(f"  output {j} = {output['combine']} over input channels {sources}{note}:")
+            for source, operation, selem, exact in output["terms"]:
+                how = "exact" if exact else "approximated"
+                lines.append(f"    {operation} of input {source} ({how}) by")
+                lines.extend("      " + row for row in selem_picture(selem))
         return "\n".join(lines)
 
 

@@ -2,8 +2,9 @@
 
 from skmorph.estimators.classifier import BiMoNNClassifier
 from skmorph.estimators.conversion import binarize_network
+from skmorph.estimators.transformer import MorphologicalTransformer
 
-__all__ = ["BiMoNNClassifier", "binarize", "binarize_network"]
+__all__ = ["BiMoNNClassifier", "MorphologicalTransformer", "binarize", "binarize_network"]
 
 
 def binarize(estimator, method: str = "activable", *, return_report: bool = False):

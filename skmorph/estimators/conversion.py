@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, LinearHead
-from skmorph.morphology.activation import EROSION
+from skmorph.morphology.activation import EROSION, activation, output_bounds
 from skmorph.morphology.projection import METHODS, BinarizedNeurons
 from skmorph.nn import BiSEL, DenseLUI, MorphologicalNetwork
+from skmorph.nn.reparametrization import smooth_threshold
 
 __all__ = ["binarize_network"]
 
@@ -59,19 +61,50 @@ def _dense_layer(index: int, layer: DenseLUI, method: str, report: list) -> Bina
     return BinaryDense(neurons.selem, thresholds)
 
 
+def _bisel_levels(layer: BiSEL, v1: float, v2: float) -> tuple[float, float]:
+    """Output levels of a BiSEL layer, or NaN when its binarization is not guaranteed exact.
+
+    Only the BiSEs whose channel the LUI of their output reads must be activated: the LUI's
+    conditions already allow any value in [0, 1] on the channels outside its element.
+    """
+    weights, bias = layer.bises.numpy_parameters()
+    bises = activation(weights, bias, v1=v1, v2=v2)
+    low, high = output_bounds(weights, bises.selem, bises.operation, v1, v2)
+    scale = layer.bises.scale().detach().to("cpu", torch.float64).numpy()
+    xi = lambda x: smooth_threshold(torch.from_numpy(x), layer.bises.threshold).numpy()  # noqa: E731
+    out_low, out_high = xi(scale * (low - bias)), xi(scale * (high - bias))
+    c_in, c_out = layer.in_channels, layer.out_channels
+    activated = bises.activated.reshape(c_in, c_out)
+    if layer.luis is None:
+        if not activated.all():
+            return math.nan, math.nan
+        return float(out_low.max()), float(out_high.min())
+    used = layer.luis.activation().selem  # (c_out, c_in), the channels each LUI reads
+    needed = used.T  # (c_in, c_out) like the BiSE neurons
+    if not activated[needed].all():
+        return math.nan, math.nan
+    lows, highs = out_low.reshape(c_in, c_out)[needed], out_high.reshape(c_in, c_out)[needed]
+    if lows.size == 0:
+        return math.nan, math.nan
+    return layer.luis.output_levels(float(lows.max()), float(highs.min()))
+
+
 def exactness_levels(network: MorphologicalNetwork) -> list[tuple[float, float]]:
-    """Almost-binary levels after each bank, starting from binary inputs (spec section 3).
+    """Almost-binary levels after each layer, starting from binary inputs (spec section 3).
 
     The float network thresholded at 1/2 equals its binarization on every binary input when
-    every entry is finite (each bank activated for the levels of its inputs); ``nan`` marks the
-    first bank where the guarantee stops.
+    every entry is finite (each layer activated for the levels of its inputs); ``nan`` marks the
+    first layer where the guarantee stops.
     """
     levels, v1, v2 = [], 0.0, 1.0
-    for bank in network.neuron_banks():
+    for layer in [*network.conv_layers, *network.dense_layers]:
         if math.isnan(v1):
             levels.append((math.nan, math.nan))
             continue
-        v1, v2 = bank.output_levels(v1, v2) if v1 < v2 else (math.nan, math.nan)
+        if isinstance(layer, BiSEL):
+            v1, v2 = _bisel_levels(layer, v1, v2)
+        else:
+            v1, v2 = layer.neurons.output_levels(v1, v2)
         levels.append((v1, v2))
     return levels
 
@@ -102,8 +135,8 @@ def binarize_network(
         ``layers``: per bank, neurons binarized exactly vs approximated and the projection
         distances of the approximated ones; ``exact_network``: whether the float network
         thresholded at 1/2 is guaranteed to equal the binarized one on binary inputs (every
-        bank activated for the almost-binary levels of its inputs; only meaningful without a
-        float head); ``method``.
+        neuron that the next layer reads activated for the almost-binary levels of its inputs;
+        only meaningful without a float head); ``method``.
     """
     if method not in METHODS:
         raise ValueError(f"binarization must be one of {METHODS}, got {method!r}")

@@ -1,0 +1,372 @@
+"""MorphologicalTransformer: learn a binary image-to-image morphological operator from pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from skmorph._validation import check_binary_array, check_finite
+from skmorph.binary import BinaryConv, Thresholds, dice_scores, selem_picture
+from skmorph.estimators._base import BiMoNNBase, as_float_tensor, check_choice, check_number
+from skmorph.nn import build_network, torch_threads
+from skmorph.preprocessing import learn_thresholds
+
+__all__ = ["MorphologicalTransformer"]
+
+LOSSES = ("bce", "mse", "dice")
+
+
+def _soft_dice_loss(outputs, targets):
+    dims = tuple(range(1, outputs.dim()))
+    overlap = (outputs * targets).sum(dims)
+    total = outputs.sum(dims) + targets.sum(dims)
+    return (1 - (2 * overlap + 1) / (total + 1)).mean()
+
+
+_LOSS_FUNCTIONS = {
+    "bce": lambda outputs, targets: F.binary_cross_entropy(outputs.clamp(1e-6, 1 - 1e-6), targets),
+    "mse": F.mse_loss,
+    "dice": _soft_dice_loss,
+}
+
+
+class MorphologicalTransformer(TransformerMixin, BiMoNNBase):
+    """Learn a binary morphological operator from example pairs (spec sections 6, 7.1-7.2).
+
+    A network of BiSEL layers (erosions/dilations per channel pair, then unions/intersections of
+    channels) is trained with torch to map the images ``X`` to the images ``Y``; after training
+    it is binarized (exactly where the neurons are activated, by the closest morphological
+    operator elsewhere) into :attr:`binarized_`, which ``transform`` runs on bit-packed images.
+    The network is fully convolutional: it applies to images of any size.
+
+    Parameters
+    ----------
+    hidden_channels : tuple of int, default=()
+        Channels of the hidden BiSEL layers: ``()`` for one layer (an erosion or dilation),
+        ``(1,)`` for two (an opening or closing), ``(3,)`` for the noisy-sticks network.
+    kernel_size : int or tuple of int, default=7
+        Odd kernel size of every layer, or one per layer.
+    padding : {"replicate", "zeros"}, default="zeros"
+        Pixels outside the image during training and in the binarized operator (``"zeros"``
+        matches ``skmorph.morphology``'s and ``scipy.ndimage``'s default border).
+    image_shape : tuple of int, optional
+        ``(H, W)`` or ``(C, H, W)`` when ``X`` and ``Y`` are given as flat 2-D arrays.
+    include_complement : bool, default=True
+        Feed the complement of each input channel too, so that non-increasing operators such as
+        top-hats can be represented (spec section 6).
+    level_sets : int or None, default=None
+        ``None``: ``X`` must be binary. An int: ``X`` may be gray; each channel is decomposed
+        into that many level sets ``X > t`` at quantile thresholds learned in ``fit``.
+    loss : {"bce", "mse", "dice"}, default="bce"
+    regularization, regularization_weight, regularization_delay, \
+regularization_update_every, binarization, inference
+        As in :class:`BiMoNNClassifier` (same names, same meaning); ``inference="binary"``
+        (default) makes ``transform`` and ``score`` use the binarized operator.
+    max_epochs : int, default=100
+    batch_size : int, default=32
+    learning_rate : float, default=5e-2
+    early_stopping, validation_fraction, n_iter_no_change, tol
+        As in :class:`BiMoNNClassifier` (the validation score is the mean Dice).
+    threshold, weight_reparametrization, bias_reparametrization, random_state, device, \
+verbose, warm_start
+        As in :class:`BiMoNNClassifier`.
+
+    Attributes
+    ----------
+    network_, binarized_, binarization_report_, history_
+        As in :class:`BiMoNNClassifier`.
+    thresholds_ : ndarray of shape (n_input_channels, n_levels)
+    n_input_channels_, n_output_channels_ : int
+    """
+
+    def __init__(
+        self,
+        hidden_channels=(),
+        *,
+        kernel_size=7,
+        padding="zeros",
+        image_shape=None,
+        include_complement=True,
+        level_sets=None,
+        loss="bce",
+        regularization=None,
+        regularization_weight=1e-3,
+        regularization_delay=0,
+        regularization_update_every=1,
+        binarization="activable",
+        inference="binary",
+        max_epochs=100,
+        batch_size=32,
+        learning_rate=5e-2,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        threshold="tanh",
+        weight_reparametrization="positive",
+        bias_reparametrization="softplus",
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_channels = hidden_channels
+        self.kernel_size = kernel_size
+        self.padding = padding
+        self.image_shape = image_shape
+        self.include_complement = include_complement
+        self.level_sets = level_sets
+        self.loss = loss
+        self.regularization = regularization
+        self.regularization_weight = regularization_weight
+        self.regularization_delay = regularization_delay
+        self.regularization_update_every = regularization_update_every
+        self.binarization = binarization
+        self.inference = inference
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.threshold = threshold
+        self.weight_reparametrization = weight_reparametrization
+        self.bias_reparametrization = bias_reparametrization
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    # ---- images in and out
+
+    def _as_images(self, X, name: str, *, binary: bool) -> tuple[np.ndarray, str]:
+        """``(n, C, H, W)`` images and the layout of ``X`` ("flat", "3d" or "4d")."""
+        array = np.asarray(X)
+        if array.ndim == 2:
+            if self.image_shape is None:
+                raise ValueError(
+                    f"{name} is 2-D: pass image_shape=(H, W) or (C, H, W), or give images of "
+                    f"shape (n, H, W) or (n, C, H, W)"
+                )
+            shape = tuple(int(s) for s in self.image_shape)
+            shape = (1, *shape) if len(shape) == 2 else shape
+            if array.shape[1] % int(np.prod(shape[1:])):
+                raise ValueError(
+                    f"{name} has {array.shape[1]} columns, not a multiple of H * W = "
+                    f"{int(np.prod(shape[1:]))} (image_shape={self.image_shape})"
+                )
+            layout = "flat"
+            array = array.reshape(array.shape[0], -1, *shape[1:])
+        elif array.ndim == 3:
+            layout, array = "3d", array[:, None]
+        elif array.ndim == 4:
+            layout = "4d"
+        else:
+            raise ValueError(
+                f"{name} must be images of shape (n, H, W) or (n, C, H, W), or flat 2-D with "
+                f"image_shape; got shape {array.shape}"
+            )
+        if array.shape[0] == 0:
+            raise ValueError(f"{name} is empty: it has 0 samples")
+        if binary:
+            array = check_binary_array(array, name)
+        else:
+            array = check_finite(array, name)
+        return array, layout
+
+    def _restore_layout(self, images: np.ndarray, layout: str) -> np.ndarray:
+        if layout == "flat":
+            return images.reshape(images.shape[0], -1)
+        if layout == "3d" and images.shape[1] == 1:
+            return images[:, 0]
+        return images
+
+    def _input_layers(self):
+        return [Thresholds(self.thresholds_, complement=self.include_complement)]
+
+    def _binarized_kwargs(self):
+        return {"task": "image", "image_shape": self.training_shape_}
+
+    def _check_params(self):
+        self._check_common_params()
+        check_choice(self.loss, "loss", LOSSES)
+        check_choice(self.padding, "padding", ("replicate", "zeros"))
+        for width in self.hidden_channels:
+            check_number(width, "each entry of hidden_channels", low=1, integer=True)
+        if self.level_sets is not None:
+            check_number(self.level_sets, "level_sets", low=1, integer=True)
+        n_layers = len(self.hidden_channels) + 1
+        sizes = [self.kernel_size] * n_layers if np.isscalar(self.kernel_size) else list(
+            self.kernel_size
+        )
+        if len(sizes) != n_layers:
+            raise ValueError(
+                f"kernel_size must be an int or have one entry per layer ({n_layers}), got "
+                f"{self.kernel_size}"
+            )
+        for size in sizes:
+            check_number(size, "kernel_size", low=1, integer=True)
+            if size % 2 == 0:
+                raise ValueError(f"kernel_size must be odd, got {size}")
+        return sizes
+
+    # ---- fit
+
+    def fit(self, X, Y):
+        """Learn the operator mapping the images ``X`` to the binary images ``Y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, H, W), (n, C, H, W), or (n, C * H * W) with image_shape
+            Binary images (gray ones with ``level_sets``).
+        Y : array-like, same number of images and the same H, W as ``X``
+            Binary target images; the number of channels may differ from ``X``.
+
+        Returns
+        -------
+        self
+        """
+        kernel_sizes = self._check_params()
+        warm = self._warm()
+        images, _ = self._as_images(X, "X", binary=self.level_sets is None)
+        targets, _ = self._as_images(Y, "Y", binary=True)
+        if images.shape[0] != targets.shape[0] or images.shape[2:] != targets.shape[2:]:
+            raise ValueError(
+                f"X and Y must hold the same number of images of the same height and width; "
+                f"got X of shape {images.shape} and Y of shape {targets.shape} "
+                f"(as (n, C, H, W))"
+            )
+        largest = max(kernel_sizes)
+        if largest > max(images.shape[2:]):
+            raise ValueError(
+                f"kernel_size {largest} is larger than the images ({images.shape[2]}x"
+                f"{images.shape[3]})"
+            )
+        if warm and (images.shape[1], targets.shape[1]) != (
+            self.n_input_channels_, self.n_output_channels_
+        ):
+            raise ValueError("warm_start needs the same numbers of channels as the previous fit")
+        rng, generator = self._generators()
+        with torch_threads():
+            if not warm:
+                self.n_input_channels_, self.n_output_channels_ = images.shape[1], targets.shape[1]
+                self.training_shape_ = tuple(images.shape[1:])
+                if self.level_sets is None:
+                    self.thresholds_ = np.full((images.shape[1], 1), 0.5)
+                else:
+                    pixels = images.transpose(0, 2, 3, 1).reshape(-1, images.shape[1])
+                    self.thresholds_ = learn_thresholds(pixels, self.level_sets)
+            inputs = as_float_tensor(self._input_layers()[0].images(images.astype(np.float64)))
+            outputs = as_float_tensor(targets)
+            if not warm:
+                with torch.random.fork_rng(devices=[]):
+                    self.network_ = build_network(
+                        in_channels=inputs.shape[1],
+                        conv_channels=[*self.hidden_channels, targets.shape[1]],
+                        kernel_sizes=kernel_sizes,
+                        padding=self.padding,
+                        **self._neuron_options(),
+                    )
+                self.network_.reset_parameters(float(inputs.mean()), generator)
+            validation = score = None
+            if self.early_stopping:
+                order = rng.permutation(inputs.shape[0])
+                n_val = max(1, round(self.validation_fraction * inputs.shape[0]))
+                val, train = order[:n_val], order[n_val:]
+                validation = (inputs[val], outputs[val])
+                inputs, outputs = inputs[train], outputs[train]
+                score = _float_dice
+            self.history_ = self._train(
+                self.network_, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
+                validation, score, history=self.history_ if warm else None,
+            )
+            self.binarized_, self.binarization_report_ = self._binarize(self.binarization)
+        return self
+
+    # ---- transform, score, description
+
+    def transform(self, X) -> np.ndarray:
+        """Apply the learned operator: binary images in the layout of ``X``.
+
+        Works on images of any height and width (the network is fully convolutional).
+        """
+        check_is_fitted(self, "binarized_")
+        images, layout = self._as_images(X, "X", binary=self.level_sets is None)
+        if images.shape[1] != self.n_input_channels_:
+            raise ValueError(
+                f"X has {images.shape[1]} channels, the operator was fitted on "
+                f"{self.n_input_channels_}"
+            )
+        if self.inference == "float":
+            encoded = self._input_layers()[0].images(images.astype(np.float64))
+            with torch_threads(), torch.no_grad():
+                self.network_.eval()
+                output = self.network_(as_float_tensor(encoded)).numpy() > 0.5
+        else:
+            output = self.binarized_.transform(images.astype(np.float64))
+        return self._restore_layout(output, layout)
+
+    def score(self, X, Y, sample_weight=None) -> float:
+        """Mean Dice coefficient between ``transform(X)`` and ``Y`` (1 for two empty images)."""
+        predicted = self.transform(X)
+        target, _ = self._as_images(Y, "Y", binary=True)
+        predicted = predicted.reshape(target.shape[0], -1)
+        if predicted.shape[1] != target[0].size:
+            raise ValueError(
+                f"Y has images of shape {target.shape[1:]}, the prediction has "
+                f"{predicted.shape[1]} pixels per image"
+            )
+        return float(np.average(dice_scores(predicted, target), weights=sample_weight))
+
+    def learned_operations(self) -> list[list[dict]]:
+        """The binarized operator, layer by layer, in ``skmorph.morphology``'s convention.
+
+        Returns a list (one per layer) of lists (one per output channel) of dicts with
+        ``combine`` (``"union"`` or ``"intersection"``), ``exact`` (the channel combination),
+        and ``terms``: a list of ``(input_channel, operation, selem, exact)``, such that the
+        output channel is the union/intersection over the terms of
+        ``skmorph.morphology.<operation>(input[input_channel], selem, padding=self.padding)``.
+        Input channels of the first layer are the level sets of ``X`` (then their complements
+        with ``include_complement``).
+        """
+        check_is_fitted(self, "binarized_")
+        layers = []
+        for layer in self.binarized_.layers:
+            if isinstance(layer, BinaryConv):
+                layers.append(layer.as_morphology())
+        return layers
+
+    def describe(self) -> str:
+        """A readable description of the learned operator (per layer, channel and element)."""
+        check_is_fitted(self, "binarized_")
+        n_levels = self._input_layers()[0].n_outputs
+        lines = [
+            f"MorphologicalTransformer: {self.n_input_channels_} -> {self.n_output_channels_} "
+            f"channels, padding={self.padding!r}",
+            f"first-layer inputs: {n_levels} channels"
+            + (" (the last half are complements)" if self.include_complement else ""),
+        ]
+        report = self.binarization_report_
+        lines.append(f"{report['n_exact']} of {report['n_neurons']} neurons binarized exactly "
+                     f"({report['method']} projection for the others)")
+        for index, layer in enumerate(self.learned_operations()):
+            lines.append(f"layer {index}:")
+            for channel, output in enumerate(layer):
+                note = "" if output["exact"] else " [approximated]"
+                lines.append(f"  output {channel} = {output['combine']}{note} of:")
+                for source, operation, selem, exact in output["terms"]:
+                    how = "exact" if exact else "approximated"
+                    lines.append(f"    {operation} of input {source} ({how}) by")
+                    lines.extend("      " + row for row in selem_picture(selem))
+        return "\n".join(lines)
+
+
+def _float_dice(network, inputs, targets) -> float:
+    network.eval()
+    predicted = (network(inputs) > 0.5).cpu().numpy()
+    network.train()
+    return float(dice_scores(predicted, targets.cpu().numpy() > 0.5).mean())

@@ -1,0 +1,118 @@
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skmorph import MorphologicalTransformer
+from skmorph.datasets import make_diskorect
+from skmorph.morphology import dilation, erosion, opening
+
+SELEM = np.array([[0, 1, 0], [1, 1, 0], [0, 1, 1]], bool)  # asymmetric on purpose
+FAST = {"kernel_size": 3, "random_state": 0, "max_epochs": 60, "n_iter_no_change": 30,
+        "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def images():
+    return make_diskorect(200, size=32, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def dilation_model(images):
+    model = MorphologicalTransformer(include_complement=False, regularization="activable",
+                                     regularization_weight=1e-2, **FAST)
+    return model.fit(images, dilation(images, SELEM))
+
+
+def test_a_dilation_is_learned_and_binarized_exactly(dilation_model):
+    report = dilation_model.binarization_report_
+    assert report["exact_network"] and report["n_exact"] == report["n_neurons"]
+    (layer,) = dilation_model.learned_operations()
+    (output,) = layer
+    ((source, operation, selem, exact),) = output["terms"]
+    assert (source, operation, exact) == (0, "dilation", True)
+    np.testing.assert_array_equal(selem, SELEM)
+    held_out = make_diskorect(20, size=32, random_state=1)
+    np.testing.assert_array_equal(dilation_model.transform(held_out), dilation(held_out, SELEM))
+    assert dilation_model.score(held_out, dilation(held_out, SELEM)) == 1.0
+
+
+def test_transform_on_larger_images_equals_morphology_with_the_learned_elements(
+    dilation_model,
+):
+    large = make_diskorect(3, size=97, random_state=2)
+    (layer,) = dilation_model.learned_operations()
+    ((_, operation, selem, _),) = layer[0]["terms"]
+    expected = {"dilation": dilation, "erosion": erosion}[operation](large, selem)
+    np.testing.assert_array_equal(dilation_model.transform(large), expected)
+    # layouts: (n, H, W) in, (n, H, W) out; (n, 1, H, W) in, (n, 1, H, W) out
+    assert dilation_model.transform(large[:, None]).shape == (3, 1, 97, 97)
+
+
+def test_two_layers_with_complements_learn_an_opening(images):
+    model = MorphologicalTransformer(hidden_channels=(1,), **FAST)
+    model.fit(images, opening(images, SELEM))
+    held_out = make_diskorect(20, size=32, random_state=3)
+    assert model.score(held_out, opening(held_out, SELEM)) > 0.9
+    text = model.describe()
+    assert "layer 1" in text and ("union" in text or "intersection" in text)
+
+
+def test_flat_inputs_with_image_shape_and_float_inference(images, dilation_model):
+    flat = images.reshape(len(images), -1)
+    model = clone(dilation_model).set_params(image_shape=(32, 32), max_epochs=5)
+    model.fit(flat, dilation(images, SELEM).reshape(len(images), -1))
+    assert model.transform(flat).shape == flat.shape
+    model.set_params(inference="float")
+    assert model.transform(flat).dtype == bool
+
+
+def test_gray_images_through_level_sets():
+    rng = np.random.default_rng(4)
+    gray = rng.random((60, 24, 24))
+    target = dilation(gray > 0.7, SELEM)
+    model = MorphologicalTransformer(level_sets=3, **{**FAST, "max_epochs": 10})
+    model.fit(gray, target)
+    assert model.thresholds_.shape == (1, 3)
+    assert model.transform(gray).shape == gray.shape
+    with pytest.raises(ValueError, match="boolean-like"):
+        MorphologicalTransformer(**FAST).fit(gray, target)
+
+
+def test_multichannel_targets(images):
+    targets = np.stack([dilation(images, SELEM), erosion(images, SELEM)], axis=1)
+    model = MorphologicalTransformer(**{**FAST, "max_epochs": 10}).fit(images, targets)
+    assert model.n_output_channels_ == 2
+    assert model.transform(images[:5]).shape == (5, 2, 32, 32)
+
+
+def test_pickling_round_trips(dilation_model, images):
+    expected = dilation_model.transform(images[:5])
+    restored = pickle.loads(pickle.dumps(dilation_model))
+    np.testing.assert_array_equal(restored.transform(images[:5]), expected)
+    binarized = pickle.loads(pickle.dumps(dilation_model.binarized_))
+    np.testing.assert_array_equal(binarized.transform(images[:5]), expected)
+
+
+@pytest.mark.parametrize(
+    ("X", "Y", "message"),
+    [
+        (np.zeros((4, 8, 8)), np.zeros((4, 9, 8)), "same height and width"),
+        (np.zeros((4, 8, 8)), np.zeros((3, 8, 8)), "same number"),
+        (np.zeros((4, 8, 8)), np.full((4, 8, 8), 0.5), "boolean-like"),
+        (np.full((4, 8, 8), np.nan), np.zeros((4, 8, 8)), "NaN"),
+        (np.zeros((4, 8)), np.zeros((4, 8)), "image_shape"),
+        (np.zeros((0, 8, 8)), np.zeros((0, 8, 8)), "0 samples"),
+        (np.zeros((2, 2, 2, 2, 2)), np.zeros((2, 2, 2, 2, 2)), "images of shape"),
+        (np.zeros((4, 2, 2)), np.zeros((4, 2, 2)), "larger than the images"),
+    ],
+)
+def test_bad_input_gives_clear_errors(X, Y, message):
+    with pytest.raises(ValueError, match=message):
+        MorphologicalTransformer(**FAST).fit(X, Y)
+
+
+def test_transform_checks_channels(dilation_model):
+    with pytest.raises(ValueError, match="channels"):
+        dilation_model.transform(np.zeros((2, 3, 16, 16)))
