@@ -261,9 +261,13 @@ default="softplus"
     def _binarize(self, method: str):
         binarized, report = super()._binarize(method)
         if self.refit_head and self.output_layer == "linear":
-            binarized.layers[-1] = _refit_head(binarized, self._training_X, self.classes_,
-                                               self._training_y)
-            report["head"] = "refitted on the binarized features of the training data"
+            if getattr(self, "_training_X", None) is None:
+                report["head"] = ("the float network's head: the training data, needed to refit "
+                                  "it, is not kept by a pickled estimator")
+            else:
+                binarized.layers[-1] = _refit_head(binarized, self._training_X, self.classes_,
+                                                   self._training_y)
+                report["head"] = "refitted on the binarized features of the training data"
         return binarized, report
 
     def _loss(self, outputs, targets):

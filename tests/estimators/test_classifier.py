@@ -128,6 +128,9 @@ def test_clone_set_params_and_pickle(fitted, digits):
     np.testing.assert_array_equal(restored.predict(X_test), fitted.predict(X_test))
     for tensor in restored.network_.state_dict().values():
         assert tensor.device.type == "cpu"
+    # the training data is not pickled: a new binarization keeps the float head, and says so
+    _, report = binarize(restored, "activable", return_report=True)
+    assert "not kept" in report["head"]
 
 
 def test_pickled_binarized_predictor_runs_where_torch_cannot_be_imported(fitted, digits, tmp_path):
