@@ -65,9 +65,11 @@ class LevelSetBinarizer(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    thresholds_ : ndarray of shape (n_features_in_, n_levels)
+    thresholds_ : ndarray of shape (n_features, n_levels)
         NaN where a feature has fewer levels.
-    n_features_in_, feature_names_in_
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` has string column names.
     """
 
     def __init__(self, n_thresholds: int = 3, strategy: str = "quantile"):
