@@ -400,19 +400,25 @@ class BinaryConv(_Layer):
 
     def describe(self) -> str:
         kh, kw = self.selems.shape[2:]
-        lines = [
+        header = (
             f"BinaryConv: {self.in_channels} -> {self.out_channels} channels, {kh}x{kw} "
             f"elements, padding={self.padding!r}"
-        ]
-        for j, output in enumerate(self.as_morphology()):
-            note = "" if output["exact"] else " [approximated]"
-            sources = [term[0] for term in output["terms"]]
-            lines.append(f"  output {j} = {output['combine']} over input channels {sources}{note}:")
-            for source, operation, selem, exact in output["terms"]:
-                how = "exact" if exact else "approximated"
-                lines.append(f"    {operation} of input {source} ({how}) by")
-                lines.extend("      " + row for row in selem_picture(selem))
-        return "\n".join(lines)
+        )
+        return "\n".join([header, *describe_operations(self.as_morphology())])
+
+
+def describe_operations(outputs: list[dict]) -> list[str]:
+    """Text lines for the output channels of :meth:`BinaryConv.as_morphology`."""
+    lines = []
+    for j, output in enumerate(outputs):
+        note = "" if output["exact"] else " [approximated]"
+        sources = [term[0] for term in output["terms"]]
+        lines.append(f"  output {j} = {output['combine']} over input channels {sources}{note}:")
+        for source, operation, selem, exact in output["terms"]:
+            how = "exact" if exact else "approximated"
+            lines.append(f"    {operation} of input {source} ({how}) by")
+            lines.extend("      " + row for row in selem_picture(selem))
+    return lines
 
 
 def selem_picture(selem: np.ndarray) -> list[str]:

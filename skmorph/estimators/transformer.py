@@ -9,7 +9,8 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from skmorph._validation import check_binary_array, check_finite
-from skmorph.binary import BinaryConv, Thresholds, dice_scores, selem_picture
+from skmorph.binary import BinaryConv, Thresholds, dice_scores
+from skmorph.binary.layers import describe_operations
 from skmorph.estimators._base import BiMoNNBase, as_float_tensor, check_choice, check_number
 from skmorph.nn import build_network, torch_threads
 from skmorph.preprocessing import learn_thresholds
@@ -355,13 +356,7 @@ verbose, warm_start
                      f"({report['method']} projection for the others)")
         for index, layer in enumerate(self.learned_operations()):
             lines.append(f"layer {index}:")
-            for channel, output in enumerate(layer):
-                note = "" if output["exact"] else " [approximated]"
-                lines.append(f"  output {channel} = {output['combine']}{note} of:")
-                for source, operation, selem, exact in output["terms"]:
-                    how = "exact" if exact else "approximated"
-                    lines.append(f"    {operation} of input {source} ({how}) by")
-                    lines.extend("      " + row for row in selem_picture(selem))
+            lines.extend(describe_operations(layer))
         return "\n".join(lines)
 
 
