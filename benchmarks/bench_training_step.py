@@ -39,6 +39,14 @@ def step_time(model, regularizer, banks, x, y, n_steps):
     return (time.perf_counter() - start) / n_steps
 
 
+def baseline_and_plain(linear, network, banks, x, y, n_steps, repeats=3):
+    """Best of ``repeats`` interleaved timings of nn.Linear and the plain DenseLUI network, so
+    that a busy moment of the machine does not skew their ratio."""
+    pairs = [(step_time(linear, None, [], x, y, n_steps),
+              step_time(network, None, banks, x, y, n_steps)) for _ in range(repeats)]
+    return min(p[0] for p in pairs), min(p[1] for p in pairs)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -49,16 +57,22 @@ def main() -> None:
     x = (torch.rand(args.batch_size, 784) < 0.3).float()
     y = torch.randint(0, 10, (args.batch_size,))
     linear = nn.Sequential(nn.Linear(784, 4096), nn.Sigmoid(), nn.Linear(4096, 10))
-    baseline = step_time(linear, None, [], x, y, args.steps)
     network = build_network(n_features=784, hidden_layer_sizes=[4096], n_outputs=10)
     banks = network.neuron_banks()
+    baseline, plain = baseline_and_plain(linear, network, banks, x, y, args.steps)
     threads = torch.get_num_threads()
     print(f"# torch {torch.__version__}, {threads} threads, batch {args.batch_size}")
-    print(f"nn.Linear step: {baseline * 1e3:.1f} ms")
+    print(f"nn.Linear step: {baseline * 1e3:.1f} ms (best of 3 runs of {args.steps} steps)")
     print("| regularization | sets recomputed every | step (ms) | vs nn.Linear |")
     print("|---|---:|---:|---:|")
-    plain = step_time(network, None, banks, x, y, args.steps)
     print(f"| none | - | {plain * 1e3:.1f} | {plain / baseline:.2f}x |")
+    identity = build_network(n_features=784, hidden_layer_sizes=[4096], n_outputs=10,
+                             weight_reparametrization="identity")
+    baseline_again, plain_identity = baseline_and_plain(
+        linear, identity, identity.neuron_banks(), x, y, args.steps
+    )
+    print(f"| none, identity weight reparametrization | - | {plain_identity * 1e3:.1f} "
+          f"| {plain_identity / baseline_again:.2f}x |")
     for kind in ["constant_exact", "constant_uniform", "constant_normal", "activable"]:
         for every in args.update_every:
             steps = args.steps if kind != "activable" or every > 1 else 3

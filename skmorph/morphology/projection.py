@@ -42,6 +42,7 @@ __all__ = [
     "ConstantProjection",
     "Projection",
     "activable_closed_form",
+    "activable_optimum",
     "binarize_neurons",
     "constant_distance",
     "project_activable",
@@ -133,43 +134,71 @@ class BinarizedNeurons:
 # the closed form of the projection for known active sets: shared with the torch regularizer
 
 
-def activable_closed_form(weights, bias, inside, raised, lowered, sum_active):
-    """Projection onto the dilation activable set for known active sets (spec section 4a).
+def activable_optimum(weights, bias, raised, lowered, sum_active, rest):
+    """Bias, multiplier and distance of the dilation projection for known active sets.
 
-    Works unchanged on NumPy arrays and on torch tensors (differentiable in ``weights`` and
-    ``bias``): masks are given as 0/1 floats of the dtype of ``weights``.
+    The closed form of spec section 4a, written with masked sums only (no full-size
+    intermediate per term), so that the torch regularizer evaluates and differentiates it at
+    the cost of a few passes over the weights. Works unchanged on NumPy arrays and torch
+    tensors; masks are 0/1 floats of the dtype of ``weights``.
 
     Parameters
     ----------
     weights : (n, k) array;  bias : (n,) array
-    inside, raised, lowered : (n, k) 0/1 arrays
-        ``S``, ``T`` (weights of S raised to the bias) and ``K-bar`` (weights outside S lowered by
-        the multiplier).
+    raised, lowered : (n, k) 0/1 arrays
+        ``T`` (weights of S raised to the bias) and ``K-bar`` (weights outside S lowered by the
+        multiplier).
     sum_active : (n,) 0/1 array
         1 where the sum constraint is tight, 0 where its multiplier is 0.
+    rest : (n, k) 0/1 array
+        The weights outside S that are not lowered (``(1 - inside) * (1 - lowered)``): set to
+        0 when the sum constraint is tight, only their negative part clipped otherwise.
 
     Returns
     -------
-    new_weights, new_bias, distance
+    new_bias, multiplier, distance
     """
+    squares = weights * weights
     n_raised = raised.sum(-1)
     sum_raised = (weights * raised).sum(-1)
+    squares_raised = (squares * raised).sum(-1)
     n_lowered = lowered.sum(-1)
     sum_lowered = (weights * lowered).sum(-1)
+    squares_rest = squares * rest
     denominator = n_lowered * (n_raised + 1) + 1
     bias_tight = (sum_lowered + n_lowered * (sum_raised + bias)) / denominator
     multiplier = ((n_raised + 1) * sum_lowered - sum_raised - bias) / denominator
     bias_free = (bias + sum_raised) / (n_raised + 1)
     new_bias = sum_active * bias_tight + (1 - sum_active) * bias_free
     multiplier = sum_active * multiplier
-    outside = 1 - inside
-    kept_outside = outside * (1 - lowered) * (1 - sum_active[..., None]) * (weights > 0)
+    inside_part = n_raised * new_bias**2 - 2 * new_bias * sum_raised + squares_raised
+    outside_part = sum_active * (n_lowered * multiplier**2 + squares_rest.sum(-1)) + (
+        1 - sum_active
+    ) * (squares_rest * (weights < 0)).sum(-1)
+    distance = 0.5 * (inside_part + outside_part + (new_bias - bias) ** 2)
+    return new_bias, multiplier, distance
+
+
+def activable_closed_form(weights, bias, inside, raised, lowered, sum_active):
+    """Projection onto the dilation activable set for known active sets (spec section 4a).
+
+    Same arguments as :func:`activable_optimum` with ``inside`` (the element ``S``) instead of
+    ``rest``; also returns the projected weights.
+
+    Returns
+    -------
+    new_weights, new_bias, distance
+    """
+    rest = (1 - inside) * (1 - lowered)
+    new_bias, multiplier, distance = activable_optimum(
+        weights, bias, raised, lowered, sum_active, rest
+    )
+    kept_outside = rest * (1 - sum_active[..., None]) * (weights > 0)
     new_weights = (
         inside * (raised * new_bias[..., None] + (1 - raised) * weights)
         + lowered * (weights - multiplier[..., None])
         + kept_outside * weights
     )
-    distance = 0.5 * (((new_weights - weights) ** 2).sum(-1) + (new_bias - bias) ** 2)
     return new_weights, new_bias, distance
 
 

@@ -17,7 +17,7 @@ import torch
 
 from skmorph.morphology.activation import EROSION
 from skmorph.morphology.projection import (
-    activable_closed_form,
+    activable_optimum,
     project_activable,
     project_constant,
 )
@@ -47,6 +47,7 @@ class ActivableSets:
     lowered: torch.Tensor
     sum_active: torch.Tensor
     is_erosion: torch.Tensor
+    rest: torch.Tensor  # outside S and not lowered
 
     def to(self, reference: torch.Tensor) -> ActivableSets:
         kwargs = {"device": reference.device, "dtype": reference.dtype}
@@ -62,6 +63,7 @@ def activable_sets(weights: torch.Tensor, bias: torch.Tensor) -> ActivableSets:
         lowered=torch.from_numpy(projection.lowered),
         sum_active=torch.from_numpy(projection.sum_constraint_active),
         is_erosion=torch.from_numpy(projection.operation == EROSION),
+        rest=torch.from_numpy(~projection.selem & ~projection.lowered),
     )
     return sets.to(weights)
 
@@ -79,8 +81,8 @@ def activable_distance(
     sets = sets.to(weights)
     # erosions are projected in dual coordinates (bias sum(w) - b)
     target = sets.is_erosion * (weights.sum(-1) - bias) + (1 - sets.is_erosion) * bias
-    return activable_closed_form(
-        weights, target, sets.inside, sets.raised, sets.lowered, sets.sum_active
+    return activable_optimum(
+        weights, target, sets.raised, sets.lowered, sets.sum_active, sets.rest
     )[2]
 
 

@@ -87,9 +87,15 @@ class MorphologicalNeurons(nn.Module):
 
     @property
     def bias(self) -> torch.Tensor:
-        return reparametrize_bias(
-            self.raw_bias, self.bias_reparametrization, self.weight.flatten(1)
-        )
+        return self.bias_for(None)
+
+    def bias_for(self, weight: torch.Tensor | None) -> torch.Tensor:
+        """The bias, given this bank's current weights if already computed (the clamped
+        reparametrizations need them; the others do not compute them)."""
+        if self.bias_reparametrization in ("raw", "softplus"):
+            return reparametrize_bias(self.raw_bias, self.bias_reparametrization, None)
+        weight = self.weight if weight is None else weight
+        return reparametrize_bias(self.raw_bias, self.bias_reparametrization, weight.flatten(1))
 
     def reset_parameters(
         self, input_mean: float = 0.5, generator=None, support_size: float | None = None
@@ -141,11 +147,16 @@ class MorphologicalNeurons(nn.Module):
             self.raw_bias.copy_(raw)
             self.scale.log_scale.copy_(torch.log(scale))
 
-    def pre_activation_to_output(self, pre: torch.Tensor, channel_dim: int = 1) -> torch.Tensor:
-        """``xi(p (pre - b))`` with ``p`` and ``b`` broadcast along ``channel_dim``."""
+    def pre_activation_to_output(
+        self, pre: torch.Tensor, channel_dim: int = 1, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``xi(p (pre - b))`` with ``p`` and ``b`` broadcast along ``channel_dim``.
+
+        ``weight`` passes the weights the caller already computed (see :meth:`bias_for`).
+        """
         shape = [1] * pre.dim()
         shape[channel_dim] = -1
-        scale, bias = self.scale().view(shape), self.bias.view(shape)
+        scale, bias = self.scale().view(shape), self.bias_for(weight).view(shape)
         return smooth_threshold(scale * (pre - bias), self.threshold)
 
     # ---- the NumPy side: activation and binarization
@@ -236,8 +247,9 @@ class BiSE(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pre = F.conv2d(pad(x, self.kernel_size, self.padding), self.neurons.weight)
-        return self.neurons.pre_activation_to_output(pre)
+        weight = self.neurons.weight
+        pre = F.conv2d(pad(x, self.kernel_size, self.padding), weight)
+        return self.neurons.pre_activation_to_output(pre, weight=weight)
 
     def extra_repr(self) -> str:
         return (
@@ -270,7 +282,8 @@ class DenseLUI(nn.Module):
         self.neurons = MorphologicalNeurons(out_features, (in_features,), **options)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.neurons.pre_activation_to_output(x @ self.neurons.weight.T)
+        weight = self.neurons.weight
+        return self.neurons.pre_activation_to_output(F.linear(x, weight), weight=weight)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
@@ -303,14 +316,16 @@ class BiSEL(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         padded = pad(x, self.kernel_size, self.padding)
-        pre = F.conv2d(padded, self.bises.weight, groups=self.in_channels)
-        maps = self.bises.pre_activation_to_output(pre)
+        weight = self.bises.weight
+        pre = F.conv2d(padded, weight, groups=self.in_channels)
+        maps = self.bises.pre_activation_to_output(pre, weight=weight)
         if self.luis is None:
             return maps
         n, _, height, width = maps.shape
         maps = maps.view(n, self.in_channels, self.out_channels, height, width)
-        pre = torch.einsum("nijhw,ji->njhw", maps, self.luis.weight)
-        return self.luis.pre_activation_to_output(pre)
+        weight = self.luis.weight
+        pre = torch.einsum("nijhw,ji->njhw", maps, weight)
+        return self.luis.pre_activation_to_output(pre, weight=weight)
 
     def extra_repr(self) -> str:
         return (

@@ -76,12 +76,15 @@ def bias_range(flat_weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return low, high
 
 
-def reparametrize_bias(raw: torch.Tensor, kind: str, flat_weights: torch.Tensor) -> torch.Tensor:
+def reparametrize_bias(
+    raw: torch.Tensor, kind: str, flat_weights: torch.Tensor | None
+) -> torch.Tensor:
     """Bias from its raw parameter.
 
     ``"raw"``: ``raw``; ``"softplus"``: ``softplus(raw)``; ``"clamped"``: ``softplus(raw)``
     clamped to :func:`bias_range` (gradient flows through the bounds to the weights);
     ``"clamped_detached"``: the same with bounds computed from detached weights.
+    ``flat_weights`` (n, k) is only used by the clamped kinds.
     """
     if kind == "raw":
         return raw
