@@ -379,11 +379,6 @@ default="softplus"
         state.pop("_training_y", None)
         return state
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.non_deterministic = False
-        return tags
-
 
 def _refit_head(binarized, X, classes, encoded) -> LinearHead:
     """Multinomial logistic regression on the binarized hidden features, as a LinearHead."""

@@ -38,6 +38,9 @@ from skmorph.morphology.activation import (
 )
 
 __all__ = [
+    "DILATION",
+    "EROSION",
+    "METHODS",
     "BinarizedNeurons",
     "ConstantProjection",
     "Projection",
@@ -46,6 +49,7 @@ __all__ = [
     "binarize_neurons",
     "constant_distance",
     "project_activable",
+    "project_activable_on",
     "project_constant",
 ]
 
@@ -389,5 +393,3 @@ def binarize_neurons(weights, bias, method: str = "activable") -> BinarizedNeuro
     new_weights, new_bias = binarized_parameters(selem, operation)
     return BinarizedNeurons(selem, operation, new_weights, new_bias, exact.activated, distance)
 
-
-__all__ += ["DILATION", "EROSION", "METHODS", "project_activable_on"]
