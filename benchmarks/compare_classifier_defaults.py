@@ -18,6 +18,6 @@ paper = dict(init_support_size=None, include_complement=False, refit_head=False)
 for extra in [{}, {"regularization": "constant_exact"},
               {"regularization": "activable", "regularization_update_every": 10}]:
     m = BiMoNNClassifier(random_state=0, **paper, **extra).fit(Xtr, ytr)
-    print(extra, "binarized %.4f" % m.score(Xte, yte))
+    print(extra, f"binarized {m.score(Xte, yte):.4f}")
 m = BiMoNNClassifier(random_state=0).fit(Xtr, ytr)
-print("defaults", "binarized %.4f" % m.score(Xte, yte))
+print("defaults", f"binarized {m.score(Xte, yte):.4f}")
