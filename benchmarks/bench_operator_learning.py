@@ -7,7 +7,8 @@ element (disk of radius 3, horizontal stick of length 7, 7x7 diagonal cross), a 
 on ``make_diskorect`` pairs (one BiSEL layer for dilation/erosion, two for the others) and scored
 on held-out images: error = 1 - Dice, float (thresholded at 1/2) and binarized; "same SEs" says
 whether every learned element equals the target one (top-hats: the opening/closing part).
-Noisy sticks: a [1, 3, 1] network with 5x5 kernels against the ideal operator.
+Noisy sticks: a [1, 3, 1] network with 5x5 kernels against the ideal operator. Complements of
+the input are fed for the top-hats only (``--complement always``: for every target).
 """
 
 from __future__ import annotations
@@ -31,13 +32,15 @@ from skmorph.morphology import (
     white_tophat,
 )
 
+# target: (operation, hidden channels, complements fed); complements only where the operator is
+# not increasing (the top-hats), as an increasing network cannot represent those without them
 TARGETS = {
-    "dilation": (dilation, ()),
-    "erosion": (erosion, ()),
-    "opening": (opening, (1,)),
-    "closing": (closing, (1,)),
-    "white_tophat": (white_tophat, (2,)),
-    "black_tophat": (black_tophat, (2,)),
+    "dilation": (dilation, (), False),
+    "erosion": (erosion, (), False),
+    "opening": (opening, (1,), False),
+    "closing": (closing, (1,), False),
+    "white_tophat": (white_tophat, (2,), True),
+    "black_tophat": (black_tophat, (2,), True),
 }
 SELEMS = {"disk(3)": disk(3), "stick(7)": line(7, 0), "diagonal cross(7)": cross(7, True)}
 
@@ -56,21 +59,24 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--targets", nargs="*", default=list(TARGETS))
+    parser.add_argument("--complement", choices=["auto", "always"], default="auto",
+                        help="feed input complements for the top-hats only (auto) or always")
     args = parser.parse_args()
     images = make_diskorect(args.train + args.test, random_state=0)
     train, test = images[: args.train], images[args.train :]
     print(f"# diskorect 50x50, {args.train} training / {args.test} test images, "
           f"max {args.epochs} epochs, seed 0")
-    print("| target | element | float error | binarized error | exact neurons | same SEs "
-          "| seconds |")
-    print("|---|---|---:|---:|---:|---|---:|")
+    print("| target | element | complements | float error | binarized error | exact neurons "
+          "| same SEs | kept start | seconds |")
+    print("|---|---|---|---:|---:|---:|---|---|---:|")
     for name in args.targets:
-        operation, hidden = TARGETS[name]
+        operation, hidden, complement = TARGETS[name]
+        complement = complement or args.complement == "always"
         for selem_name, selem in SELEMS.items():
             start = time.perf_counter()
             model = MorphologicalTransformer(
-                hidden_channels=hidden, kernel_size=7, random_state=0, max_epochs=args.epochs,
-                device="cpu",
+                hidden_channels=hidden, kernel_size=7, include_complement=complement,
+                random_state=0, max_epochs=args.epochs, device="cpu",
             ).fit(train, operation(train, selem))
             target = operation(test, selem)
             binarized = model.score(test, target)
@@ -78,9 +84,11 @@ def main() -> None:
             floating = model.score(test, target)
             report = model.binarization_report_
             print(
-                f"| {name} | {selem_name} | {1 - floating:.3f} | {1 - binarized:.3f} "
+                f"| {name} | {selem_name} | {'yes' if complement else 'no'} "
+                f"| {1 - floating:.3f} | {1 - binarized:.3f} "
                 f"| {report['n_exact']}/{report['n_neurons']} "
                 f"| {'yes' if same_elements(model, selem) else 'no'} "
+                f"| {', '.join(model.start_operations_)} "
                 f"| {time.perf_counter() - start:.0f} |",
                 flush=True,
             )
@@ -89,6 +97,7 @@ def main() -> None:
     ideal = np.logical_or.reduce([opening(noisy[args.train :], s) for s in lines])
     start = time.perf_counter()
     model = MorphologicalTransformer(hidden_channels=(3,), kernel_size=5, loss="mse",
+                                     include_complement=args.complement == "always",
                                      random_state=0, max_epochs=args.epochs, device="cpu")
     model.fit(noisy[: args.train], clean[: args.train])
     from skmorph.binary import dice_scores

@@ -2,8 +2,9 @@
 
 A two-layer MorphologicalTransformer is trained on random binary images and their opening by a
 3x3 cross; it prints the learned operator (an erosion, then a dilation, with the elements drawn
-in ASCII, and whether each neuron was binarized exactly) and draws the elements in
-``learn_opening.png``. Random images show every local pattern, so the data pin the element
+in ASCII, and whether each neuron was binarized exactly), draws the elements in
+``learn_opening.png`` and the float network against the binarized operator on new images in
+``learn_opening_transform.png``. Random images show every local pattern, so the data pin the element
 down; on smooth shapes (Diskorect) several elements explain the pairs almost equally well.
 
 Run: python examples/learn_opening.py [--quick]
@@ -35,11 +36,14 @@ print(f"Dice of the binarized operator on new images: {dice:.4f}")
 print(model.describe())
 
 try:
-    from skmorph.plotting import plot_selems
+    from skmorph.plotting import plot_selems, plot_transform
 
     terms = [t for layer in model.learned_operations() for out in layer for t in out["terms"]]
     plot_selems([t[2] for t in terms], titles=[t[1] for t in terms], ncols=len(terms),
                 path="learn_opening.png", suptitle="learned elements (target: 3x3 cross)")
-    print("elements drawn in learn_opening.png")
+    plot_transform(model, test[:, :24, :24], opening(test, selem)[:, :24, :24],
+                   path="learn_opening_transform.png")
+    print("elements drawn in learn_opening.png, float vs binarized in "
+          "learn_opening_transform.png")
 except ImportError:
     print("install matplotlib to draw the elements")

@@ -1,10 +1,11 @@
-"""Figures of learned structuring elements (matplotlib, from the ``plot`` extra)."""
+"""Figures of learned structuring elements and of learned image operators (matplotlib, from the
+``plot`` extra)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dense_supports", "plot_selems"]
+__all__ = ["dense_supports", "plot_selems", "plot_transform"]
 
 
 def _pyplot():
@@ -75,6 +76,86 @@ def plot_selems(selems, titles=None, ncols: int = 8, path=None, suptitle=None):
                 ax.set_title(titles[index], fontsize=7)
     if suptitle:
         figure.suptitle(suptitle, fontsize=9)
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=120)
+    return figure
+
+
+def float_and_binarized_outputs(transformer, X) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs of a fitted ``MorphologicalTransformer`` run as the float torch network
+    (thresholded at 1/2) and as the binarized operator, whatever its ``inference`` setting."""
+    inference = transformer.inference
+    try:
+        transformer.set_params(inference="float")
+        floating = transformer.transform(X)
+        transformer.set_params(inference="binary")
+        binarized = transformer.transform(X)
+    finally:
+        transformer.set_params(inference=inference)
+    return floating, binarized
+
+
+def plot_transform(transformer, X, Y=None, n_images: int = 3, channel: int = 0, path=None):
+    """Compare the float network and the binarized operator of a ``MorphologicalTransformer``.
+
+    One row per image: the input, the target (when ``Y`` is given), the float output
+    (thresholded at 1/2), the binarized output, and the pixels where the two outputs differ;
+    titles give the Dice of each output against the target.
+
+    Parameters
+    ----------
+    transformer : fitted MorphologicalTransformer
+    X : array-like of images, in a layout ``transformer.transform`` accepts
+    Y : array-like of target images, optional
+    n_images : int, default=3
+        Number of images (rows) drawn, from the first.
+    channel : int, default=0
+        Channel drawn for multichannel images.
+    path : str or Path, optional
+        Where to save the figure (PNG); the figure is returned either way.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    from skmorph.binary import dice_scores
+
+    plt = _pyplot()
+    X = np.asarray(X)[:n_images]
+    floating, binarized = float_and_binarized_outputs(transformer, X)
+    shape = transformer.training_shape_[1:]
+
+    def image(array, index):
+        array = np.asarray(array)[index]
+        if array.ndim == 1:  # flat layout
+            array = array.reshape(-1, *shape)
+        return array[channel] if array.ndim == 3 else array
+
+    columns = ["input", "target", "float", "binarized", "float != binarized"]
+    if Y is None:
+        columns.remove("target")
+    else:
+        Y = np.asarray(Y)[:n_images]
+    figure, axes = plt.subplots(
+        len(X), len(columns), figsize=(2 * len(columns), 2 * len(X)), squeeze=False
+    )
+    for row in range(len(X)):
+        pictures = {"input": image(X, row), "float": image(floating, row),
+                    "binarized": image(binarized, row)}
+        pictures["float != binarized"] = pictures["float"] != pictures["binarized"]
+        titles = dict(zip(columns, columns, strict=True))
+        if Y is not None:
+            pictures["target"] = image(Y, row).astype(bool)
+            for name in ("float", "binarized"):
+                dice = dice_scores(pictures[name][None], pictures["target"][None])[0]
+                titles[name] = f"{name}, Dice {dice:.3f}"
+        titles["float != binarized"] = f"differ: {int(pictures['float != binarized'].sum())} px"
+        for ax, name in zip(axes[row], columns, strict=True):
+            ax.imshow(pictures[name], cmap="gray_r" if name != columns[-1] else "Reds",
+                      vmin=0, vmax=1, interpolation="nearest")
+            ax.set_title(titles[name], fontsize=7)
+            ax.set_axis_off()
     figure.tight_layout()
     if path is not None:
         figure.savefig(path, dpi=120)

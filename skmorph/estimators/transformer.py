@@ -15,9 +15,28 @@ from skmorph.estimators._base import BiMoNNBase, as_float_tensor, check_choice, 
 from skmorph.nn import build_network, torch_threads
 from skmorph.preprocessing import learn_thresholds
 
-__all__ = ["MorphologicalTransformer"]
+__all__ = ["MorphologicalTransformer", "start_patterns"]
 
 LOSSES = ("bce", "mse", "dice")
+INITS = ("activated", "reference")
+OPERATIONS = ("erosion", "dilation")
+
+
+def start_patterns(n_layers: int, n_patterns: int) -> list[tuple[str, ...]]:
+    """The operations each BiSEL layer starts as, for ``n_patterns`` restarts.
+
+    The two alternating patterns come first (erosion then dilation, as in an opening; dilation
+    then erosion, as in a closing), then the other ``2 ** n_layers - 2`` in binary order; the
+    list cycles when more restarts are asked for.
+    """
+    alternating = [tuple(OPERATIONS[(layer + first) % 2] for layer in range(n_layers))
+                   for first in (0, 1)]
+    others = [
+        tuple(OPERATIONS[(code >> (n_layers - 1 - layer)) & 1] for layer in range(n_layers))
+        for code in range(2**n_layers)
+    ]
+    ordered = list(dict.fromkeys(alternating + others))
+    return [ordered[index % len(ordered)] for index in range(n_patterns)]
 
 
 def _soft_dice_loss(outputs, targets):
@@ -55,6 +74,25 @@ class MorphologicalTransformer(TransformerMixin, BiMoNNBase):
         matches ``skmorph.morphology``'s and ``scipy.ndimage``'s default border).
     image_shape : tuple of int, optional
         ``(H, W)`` or ``(C, H, W)`` when ``X`` and ``Y`` are given as flat 2-D arrays.
+    init : {"activated", "reference"} or sequence of {"erosion", "dilation"}, \
+default="activated"
+        How the BiSEs start. ``"activated"``: as exact erosions or dilations by their whole
+        window, one operation per layer, which changes from one restart to the next (see
+        ``n_init``); gradient descent then removes what the target's elements do not contain.
+        ``"reference"``: the spec's initialization, every BiSE halfway between an erosion and a
+        dilation (on correlated images such as Diskorect this start tends to end as a blur
+        followed by a threshold instead of a morphological operator). A sequence (one operation
+        per layer, e.g. ``("erosion", "dilation")`` for an opening): start activated from that
+        pattern only. LUIs always start halfway.
+    n_init : int or "auto", default="auto"
+        Number of trainings from different starts; the one whose *binarized* operator scores
+        best (mean Dice) on the training images, or on the validation images with
+        ``early_stopping``, is kept. With ``init="activated"`` the restarts run through the
+        starting patterns of
+        :func:`skmorph.estimators.transformer.start_patterns` (erosion/dilation per layer); with
+        ``"reference"`` they differ by their random draws. ``"auto"``: every pattern, at most
+        4, with ``"activated"`` (2 for one layer, 4 for two or more); 1 with ``"reference"`` or
+        a given pattern (restarts from a given pattern differ by their random draws).
     include_complement : bool, default=True
         Feed the complement of each input channel too, so that non-increasing operators such as
         top-hats can be represented (spec section 6).
@@ -71,15 +109,26 @@ regularization_update_every, binarization, inference
     learning_rate : float, default=5e-2
     early_stopping, validation_fraction, n_iter_no_change, tol
         As in :class:`BiMoNNClassifier` (the validation score is the mean Dice).
-    threshold, weight_reparametrization, bias_reparametrization, random_state, device, \
-verbose, warm_start
-        As in :class:`BiMoNNClassifier`.
+    weight_reparametrization : {"dual", "positive", "identity"}, default="dual"
+        As in :class:`BiMoNNClassifier`, but ``"dual"`` by default: with each BiSE's weights
+        summing to a constant, growing the weights an element needs shrinks the others, which
+        lets an erosion started on the whole window drop the pixels outside its element (with
+        ``"positive"`` those weights see no gradient where their pixels are 0, and an opening by
+        a disk stays an opening by a square).
+    threshold, bias_reparametrization, random_state, device, verbose, warm_start
+        As in :class:`BiMoNNClassifier`; ``warm_start`` continues the kept network, without
+        restarts.
 
     Attributes
     ----------
     network_, binarized_, binarization_report_, history_
         As in :class:`BiMoNNClassifier`.
     thresholds_ : ndarray of shape (n_input_channels, n_levels)
+    start_operations_ : tuple of str or None
+        The operation each BiSEL layer started as in the kept training (``None`` with
+        ``init="reference"``).
+    init_scores_ : list of float
+        Binarized mean Dice of every restart (see ``n_init``), in the order they ran.
     n_input_channels_, n_output_channels_ : int
     """
 
@@ -92,6 +141,8 @@ verbose, warm_start
         image_shape=None,
         include_complement=True,
         level_sets=None,
+        init="activated",
+        n_init="auto",
         loss="bce",
         regularization=None,
         regularization_weight=1e-3,
@@ -107,7 +158,7 @@ verbose, warm_start
         n_iter_no_change=10,
         tol=1e-4,
         threshold="tanh",
-        weight_reparametrization="positive",
+        weight_reparametrization="dual",
         bias_reparametrization="softplus",
         random_state=None,
         device="auto",
@@ -120,6 +171,8 @@ verbose, warm_start
         self.image_shape = image_shape
         self.include_complement = include_complement
         self.level_sets = level_sets
+        self.init = init
+        self.n_init = n_init
         self.loss = loss
         self.regularization = regularization
         self.regularization_weight = regularization_weight
@@ -195,6 +248,17 @@ verbose, warm_start
     def _check_params(self):
         self._check_common_params()
         check_choice(self.loss, "loss", LOSSES)
+        if isinstance(self.init, str):
+            check_choice(self.init, "init", INITS)
+        else:
+            n_layers = len(self.hidden_channels) + 1
+            if len(self.init) != n_layers or any(op not in OPERATIONS for op in self.init):
+                raise ValueError(
+                    f"init must be one of {INITS} or a sequence of one operation in "
+                    f"{OPERATIONS} per layer ({n_layers}), got {self.init!r}"
+                )
+        if self.n_init != "auto":
+            check_number(self.n_init, "n_init", low=1, integer=True)
         check_choice(self.padding, "padding", ("replicate", "zeros"))
         for width in self.hidden_channels:
             check_number(width, "each entry of hidden_channels", low=1, integer=True)
@@ -263,7 +327,34 @@ verbose, warm_start
                     self.thresholds_ = learn_thresholds(pixels, self.level_sets)
             inputs = as_float_tensor(self._input_layers()[0].images(images.astype(np.float64)))
             outputs = as_float_tensor(targets)
-            if not warm:
+            validation = score = None
+            scored = np.arange(images.shape[0])
+            if self.early_stopping:
+                order = rng.permutation(inputs.shape[0])
+                n_val = max(1, round(self.validation_fraction * inputs.shape[0]))
+                scored, train = order[:n_val], order[n_val:]
+                validation = (inputs[scored], outputs[scored])
+                inputs, outputs = inputs[train], outputs[train]
+                score = _float_dice
+            if warm:
+                self.history_ = self._train(
+                    self.network_, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
+                    validation, score, history=self.history_,
+                )
+                self.binarized_, self.binarization_report_ = self._binarize(self.binarization)
+                return self
+            n_layers = len(kernel_sizes)
+            if isinstance(self.init, str):
+                starts = (
+                    start_patterns(n_layers, self._n_init(n_layers))
+                    if self.init == "activated"
+                    else [None] * self._n_init(n_layers)
+                )
+            else:
+                starts = [tuple(self.init)] * self._n_init(n_layers)
+            best = None
+            self.init_scores_ = []
+            for operations in starts:
                 with torch.random.fork_rng(devices=[]):
                     self.network_ = build_network(
                         in_channels=inputs.shape[1],
@@ -272,21 +363,30 @@ verbose, warm_start
                         padding=self.padding,
                         **self._neuron_options(),
                     )
-                self.network_.reset_parameters(float(inputs.mean()), generator)
-            validation = score = None
-            if self.early_stopping:
-                order = rng.permutation(inputs.shape[0])
-                n_val = max(1, round(self.validation_fraction * inputs.shape[0]))
-                val, train = order[:n_val], order[n_val:]
-                validation = (inputs[val], outputs[val])
-                inputs, outputs = inputs[train], outputs[train]
-                score = _float_dice
-            self.history_ = self._train(
-                self.network_, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
-                validation, score, history=self.history_ if warm else None,
-            )
-            self.binarized_, self.binarization_report_ = self._binarize(self.binarization)
+                self.network_.reset_parameters(
+                    float(inputs.mean()), generator, conv_operations=operations
+                )
+                self.history_ = self._train(
+                    self.network_, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
+                    validation, score,
+                )
+                self.binarized_, self.binarization_report_ = self._binarize(self.binarization)
+                predicted = self.binarized_.transform(images[scored].astype(np.float64))
+                self.init_scores_.append(float(dice_scores(predicted, targets[scored]).mean()))
+                if best is None or self.init_scores_[-1] > best[0]:
+                    best = (self.init_scores_[-1], operations, self.network_, self.history_,
+                            self.binarized_, self.binarization_report_)
+                if self.verbose and len(starts) > 1:
+                    print(f"start {len(self.init_scores_)}/{len(starts)} ({operations}): "
+                          f"binarized Dice {self.init_scores_[-1]:.4f}", flush=True)
+            (_, self.start_operations_, self.network_, self.history_, self.binarized_,
+             self.binarization_report_) = best
         return self
+
+    def _n_init(self, n_layers: int) -> int:
+        if self.n_init != "auto":
+            return int(self.n_init)
+        return min(2**n_layers, 4) if isinstance(self.init, str) and self.init == "activated" else 1
 
     # ---- transform, score, description
 

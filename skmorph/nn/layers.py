@@ -98,7 +98,11 @@ class MorphologicalNeurons(nn.Module):
         return reparametrize_bias(self.raw_bias, self.bias_reparametrization, weight.flatten(1))
 
     def reset_parameters(
-        self, input_mean: float = 0.5, generator=None, support_size: float | None = None
+        self,
+        input_mean: float = 0.5,
+        generator=None,
+        support_size: float | None = None,
+        operation: str | None = None,
     ) -> None:
         """Initialize so that outputs start unsaturated (spec section 2), or sparse.
 
@@ -111,8 +115,14 @@ class MorphologicalNeurons(nn.Module):
         about ``support_size`` of its inputs (weights in ``[1, 3/2]`` there, near 0 elsewhere,
         the bias in the middle of its activation interval, ``p`` mapping the interval's ends to
         ``xi(-3)`` and ``xi(3)``). Wide dense layers start close to binarizable this way
-        instead of as majority votes over all their inputs.
+        instead of as majority votes over all their inputs. ``operation`` (``"erosion"`` or
+        ``"dilation"``) makes every neuron start as that operation instead of a random one;
+        with ``support_size=n_weights`` a BiSE starts as that operation by its whole window
+        (except a dilation under the clamped bias reparametrizations, whose range starts at the
+        mean of the two smallest weights: it starts as the dilation by all but the smallest).
         """
+        if operation not in (None, "erosion", "dilation"):
+            raise ValueError(f"operation must be None, 'erosion' or 'dilation', got {operation!r}")
         mean = float(np.clip(input_mean, 0.05, 0.95))
         factory = {"device": self.raw_weight.device, "dtype": self.raw_weight.dtype}
 
@@ -139,7 +149,10 @@ class MorphologicalNeurons(nn.Module):
                 inside_min = torch.where(selem, flat, torch.inf).min(1).values
                 inside_sum = (flat * selem).sum(1)
                 total = flat.sum(1)
-                erosion = uniform(n) < 0.5
+                draw = uniform(n)  # drawn in any case, so that the random stream is the same
+                erosion = draw < 0.5 if operation is None else torch.full_like(
+                    draw, operation == "erosion", dtype=torch.bool
+                )
                 low = torch.where(erosion, total - inside_min, total - inside_sum)
                 high = torch.where(erosion, inside_sum, inside_min)
                 bias, scale = (low + high) / 2, 6 / (high - low)

@@ -48,20 +48,38 @@ class MorphologicalNetwork(nn.Module):
         return [m for m in self.modules() if isinstance(m, MorphologicalNeurons)]
 
     def reset_parameters(
-        self, input_mean: float = 0.5, generator=None, dense_support_size: float | None = None
+        self,
+        input_mean: float = 0.5,
+        generator=None,
+        dense_support_size: float | None = None,
+        conv_operations: Sequence[str] | None = None,
     ) -> None:
         """Initialize every layer; the first bank sees inputs of mean ``input_mean``.
 
         ``dense_support_size`` starts the hidden DenseLUI layers as random activated OR/AND
         units of about that many inputs (see :meth:`MorphologicalNeurons.reset_parameters`);
         a binary output layer keeps the dense initialization, which it needs to learn.
+        ``conv_operations`` (one ``"erosion"`` or ``"dilation"`` per BiSEL layer) starts the
+        BiSEs of each layer as activated erosions or dilations by their whole window; the LUIs
+        keep the reference initialization, in the middle of their range.
         """
         hidden = self.dense_layers[:-1] if self.binary_output else self.dense_layers
-        dense_banks = {id(layer.neurons) for layer in hidden}
+        starts = {id(layer.neurons): (dense_support_size, None) for layer in hidden}
+        if conv_operations is not None:
+            if len(conv_operations) != len(self.conv_layers):
+                raise ValueError(
+                    f"conv_operations must have one entry per BiSEL layer "
+                    f"({len(self.conv_layers)}), got {conv_operations!r}"
+                )
+            for layer, operation in zip(self.conv_layers, conv_operations, strict=True):
+                starts[id(layer.bises)] = (layer.bises.n_weights, operation)
         for index, bank in enumerate(self.neuron_banks()):
-            support = dense_support_size if id(bank) in dense_banks else None
+            support, operation = starts.get(id(bank), (None, None))
             bank.reset_parameters(
-                input_mean if index == 0 else 0.5, generator=generator, support_size=support
+                input_mean if index == 0 else 0.5,
+                generator=generator,
+                support_size=support,
+                operation=operation,
             )
         if self.head is not None:
             bound = 1 / math.sqrt(self.head.in_features)

@@ -5,12 +5,14 @@ import pytest
 from sklearn.base import clone
 
 from skmorph import MorphologicalTransformer
+from skmorph.binary import dice_scores
 from skmorph.datasets import make_diskorect
+from skmorph.estimators.transformer import start_patterns
 from skmorph.morphology import dilation, erosion, opening
 
 SELEM = np.array([[0, 1, 0], [1, 1, 0], [0, 1, 1]], bool)  # asymmetric on purpose
 FAST = {"kernel_size": 3, "random_state": 0, "max_epochs": 60, "n_iter_no_change": 30,
-        "device": "cpu"}
+        "device": "cpu", "n_init": 1}  # restarts are tested on their own
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +23,7 @@ def images():
 @pytest.fixture(scope="module")
 def dilation_model(images):
     model = MorphologicalTransformer(include_complement=False, regularization="activable",
-                                     regularization_weight=1e-2, **FAST)
+                                     regularization_weight=1e-2, **{**FAST, "n_init": "auto"})
     return model.fit(images, dilation(images, SELEM))
 
 
@@ -53,10 +55,51 @@ def test_transform_on_larger_images_equals_morphology_with_the_learned_elements(
 def test_two_layers_with_complements_learn_an_opening(images):
     model = MorphologicalTransformer(hidden_channels=(1,), **FAST)
     model.fit(images, opening(images, SELEM))
+    assert model.start_operations_ == ("erosion", "dilation")
     held_out = make_diskorect(20, size=32, random_state=3)
     assert model.score(held_out, opening(held_out, SELEM)) > 0.9
     text = model.describe()
     assert "layer 1" in text and ("union" in text or "intersection" in text)
+
+
+def test_start_patterns_put_opening_and_closing_first_and_cover_all():
+    assert start_patterns(1, 2) == [("erosion",), ("dilation",)]
+    patterns = start_patterns(2, 4)
+    assert patterns[:2] == [("erosion", "dilation"), ("dilation", "erosion")]
+    assert sorted(patterns) == sorted(
+        (a, b) for a in ("erosion", "dilation") for b in ("erosion", "dilation")
+    )
+    assert len(set(start_patterns(3, 8))) == 8
+    assert start_patterns(1, 3) == [("erosion",), ("dilation",), ("erosion",)]
+
+
+def test_restarts_keep_the_best_binarized_operator(images):
+    target = erosion(images, SELEM)
+    model = MorphologicalTransformer(**{**FAST, "max_epochs": 15, "n_init": 2}).fit(images, target)
+    assert len(model.init_scores_) == 2
+    assert model.start_operations_ in start_patterns(1, 2)
+    kept = dice_scores(model.transform(images), target).mean()
+    assert kept == pytest.approx(max(model.init_scores_))
+    assert model.score(images, target) == pytest.approx(kept)
+    reference = clone(model).set_params(init="reference", n_init="auto").fit(images, target)
+    assert len(reference.init_scores_) == 1 and reference.start_operations_ is None
+    given = clone(model).set_params(init=["dilation"], n_init="auto").fit(images, target)
+    assert len(given.init_scores_) == 1 and given.start_operations_ == ("dilation",)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "message"),
+    [
+        ({"init": "sparse"}, ValueError, "init must be one of"),
+        ({"init": ("erosion", "dilation")}, ValueError, "one operation in"),
+        ({"init": ("opening",)}, ValueError, "one operation in"),
+        ({"n_init": 0}, ValueError, "n_init"),
+        ({"n_init": 1.5}, TypeError, "n_init must be an integer"),
+    ],
+)
+def test_bad_init_parameters(images, params, error, message):
+    with pytest.raises(error, match=message):
+        MorphologicalTransformer(**{**FAST, **params}).fit(images[:4], images[:4])
 
 
 def test_flat_inputs_with_image_shape_and_float_inference(images, dilation_model):

@@ -103,6 +103,30 @@ def test_initialization_is_unsaturated_and_deterministic():
     assert (first > 0.99).float().mean() < 0.05 and (first < 0.01).float().mean() < 0.05
 
 
+@pytest.mark.parametrize("weight_kind", WEIGHT_REPARAMETRIZATIONS)
+@pytest.mark.parametrize("bias_kind", ["raw", "softplus"])  # clamped: see reset_parameters
+def test_activated_start_is_the_operation_by_the_whole_window(weight_kind, bias_kind):
+    net = build_network(in_channels=2, conv_channels=[3, 1], kernel_sizes=[5, 3],
+                        weight_reparametrization=weight_kind, bias_reparametrization=bias_kind)
+    net.reset_parameters(0.3, torch.Generator().manual_seed(0),
+                         conv_operations=("erosion", "dilation"))
+    for layer, operation in zip(net.conv_layers, ("erosion", "dilation"), strict=True):
+        result = layer.bises.activation()
+        assert result.activated.all() and result.selem.all()
+        assert set(result.operation) == {operation}
+        # the LUI starts halfway, as in the reference initialization
+        weights, bias = layer.luis.numpy_parameters()
+        np.testing.assert_allclose(bias, 0.5 * weights.sum(1), rtol=0.02)
+
+
+def test_bad_start_operations():
+    net = build_network(in_channels=1, conv_channels=[1, 1], kernel_sizes=3)
+    with pytest.raises(ValueError, match="one entry per BiSEL layer"):
+        net.reset_parameters(conv_operations=("erosion",))
+    with pytest.raises(ValueError, match="operation must be"):
+        net.reset_parameters(conv_operations=("erosion", "opening"))
+
+
 def test_bad_layer_options():
     with pytest.raises(ValueError, match="kernel_size"):
         BiSE(1, 1, 4)
