@@ -1,6 +1,8 @@
 """Classify digits with a BiMoNN and ship the binarized predictor as a pickle.
 
 The pickled ``binarized_`` predictor runs with NumPy only (no torch needed to load or run it).
+The pixels read by the first hidden units are drawn in ``digits_units.png`` (blue: pixel on,
+red: pixel off).
 
 Run: python examples/classify_digits.py [--quick]
 """
@@ -31,3 +33,14 @@ with open("digits_binarized.pkl", "wb") as file:
 with open("digits_binarized.pkl", "rb") as file:
     shipped = pickle.load(file)
 print(f"the unpickled predictor agrees: {(shipped.predict(X_test) == model.predict(X_test)).all()}")
+
+try:
+    from skmorph.plotting import dense_supports, plot_selems
+
+    supports = dense_supports(model)[:16]
+    plot_selems([unit.reshape(8, 8) for unit in supports],
+                titles=[f"unit {index}" for index in range(len(supports))],
+                path="digits_units.png", suptitle="pixels read by the first 16 hidden units")
+    print("units drawn in digits_units.png")
+except ImportError:
+    print("install matplotlib to draw the units")

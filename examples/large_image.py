@@ -2,7 +2,7 @@
 
 A dilation is learned on small 50x50 images, then applied to a 2048x2048 image; the result is
 checked against ``skmorph.morphology`` with the learned element and timed against the float
-torch network.
+torch network; a crop of the float and binarized outputs is drawn in ``large_image.png``.
 
 Run: python examples/large_image.py [--quick]
 """
@@ -44,3 +44,12 @@ print(f"{size}x{size} image: binarized {binary_seconds * 1e3:.1f} ms, float torc
 if reference is not None:
     print(f"identical to skmorph.morphology.dilation with the learned element: "
           f"{np.array_equal(output, reference)}")
+
+try:
+    from skmorph.plotting import plot_transform
+
+    crop = large[:, :96, :96]
+    plot_transform(model, crop, dilation(crop, disk(2)), n_images=1, path="large_image.png")
+    print("float vs binarized outputs on a crop drawn in large_image.png")
+except ImportError:
+    print("install matplotlib to draw the outputs")

@@ -4,8 +4,9 @@ A two-layer MorphologicalTransformer is trained on random binary images and thei
 3x3 cross; it prints the learned operator (an erosion, then a dilation, with the elements drawn
 in ASCII, and whether each neuron was binarized exactly), draws the elements in
 ``learn_opening.png`` and the float network against the binarized operator on new images in
-``learn_opening_transform.png``. Random images show every local pattern, so the data pin the element
-down; on smooth shapes (Diskorect) several elements explain the pairs almost equally well.
+``learn_opening_transform.png``. Random images show every local pattern, so the data pin the
+element down; on smooth shapes (Diskorect) several elements explain the pairs almost equally
+well.
 
 Run: python examples/learn_opening.py [--quick]
 """

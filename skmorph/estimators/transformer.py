@@ -46,8 +46,10 @@ def _soft_dice_loss(outputs, targets):
     return (1 - (2 * overlap + 1) / (total + 1)).mean()
 
 
+# "bce" is computed from the logits of the last layer (see _training_options): an output
+# saturated on the wrong side then still has a gradient, which clamped probabilities lose
 _LOSS_FUNCTIONS = {
-    "bce": lambda outputs, targets: F.binary_cross_entropy(outputs.clamp(1e-6, 1 - 1e-6), targets),
+    "bce": F.binary_cross_entropy_with_logits,
     "mse": F.mse_loss,
     "dice": _soft_dice_loss,
 }
@@ -382,6 +384,11 @@ regularization_update_every, binarization, inference
             (_, self.start_operations_, self.network_, self.history_, self.binarized_,
              self.binarization_report_) = best
         return self
+
+    def _training_options(self):
+        options = super()._training_options()
+        options.logits = self.loss == "bce"
+        return options
 
     def _n_init(self, n_layers: int) -> int:
         if self.n_init != "auto":

@@ -167,10 +167,29 @@ class MorphologicalNeurons(nn.Module):
 
         ``weight`` passes the weights the caller already computed (see :meth:`bias_for`).
         """
+        return smooth_threshold(self._scaled(pre, channel_dim, weight), self.threshold)
+
+    def pre_activation_to_logit(
+        self, pre: torch.Tensor, channel_dim: int = 1, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The logit ``l`` with ``sigmoid(l) = xi(p (pre - b))`` (``tanh(x) / 2 + 1/2`` is
+        ``sigmoid(2 x)``): losses computed from it, such as
+        ``binary_cross_entropy_with_logits``, keep their gradient where ``xi`` saturates."""
+        scaled = self._scaled(pre, channel_dim, weight)
+        return 2 * scaled if self.threshold == "tanh" else scaled
+
+    def output(self, pre: torch.Tensor, logits: bool, channel_dim: int = 1,
+               weight: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`pre_activation_to_logit` if ``logits`` else :meth:`pre_activation_to_output`."""
+        if logits:
+            return self.pre_activation_to_logit(pre, channel_dim, weight)
+        return self.pre_activation_to_output(pre, channel_dim, weight)
+
+    def _scaled(self, pre, channel_dim, weight):
         shape = [1] * pre.dim()
         shape[channel_dim] = -1
         scale, bias = self.scale().view(shape), self.bias_for(weight).view(shape)
-        return smooth_threshold(scale * (pre - bias), self.threshold)
+        return scale * (pre - bias)
 
     # ---- the NumPy side: activation and binarization
 
@@ -259,10 +278,12 @@ class BiSE(nn.Module):
             out_channels, (in_channels, *self.kernel_size), **options
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """Outputs in ``[0, 1]``, or their logits (see
+        :meth:`MorphologicalNeurons.pre_activation_to_logit`) with ``logits=True``."""
         weight = self.neurons.weight
         pre = F.conv2d(pad(x, self.kernel_size, self.padding), weight)
-        return self.neurons.pre_activation_to_output(pre, weight=weight)
+        return self.neurons.output(pre, logits, weight=weight)
 
     def extra_repr(self) -> str:
         return (
@@ -294,9 +315,9 @@ class DenseLUI(nn.Module):
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.neurons = MorphologicalNeurons(out_features, (in_features,), **options)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         weight = self.neurons.weight
-        return self.neurons.pre_activation_to_output(F.linear(x, weight), weight=weight)
+        return self.neurons.output(F.linear(x, weight), logits, weight=weight)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
@@ -327,18 +348,19 @@ class BiSEL(nn.Module):
             in_channels > 1
         ) else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """Outputs in ``[0, 1]``, or the logits of the last step with ``logits=True``."""
         padded = pad(x, self.kernel_size, self.padding)
         weight = self.bises.weight
         pre = F.conv2d(padded, weight, groups=self.in_channels)
-        maps = self.bises.pre_activation_to_output(pre, weight=weight)
+        maps = self.bises.output(pre, logits and self.luis is None, weight=weight)
         if self.luis is None:
             return maps
         n, _, height, width = maps.shape
         maps = maps.view(n, self.in_channels, self.out_channels, height, width)
         weight = self.luis.weight
         pre = torch.einsum("nijhw,ji->njhw", maps, weight)
-        return self.luis.pre_activation_to_output(pre, weight=weight)
+        return self.luis.output(pre, logits, weight=weight)
 
     def extra_repr(self) -> str:
         return (

@@ -41,6 +41,9 @@ class TrainingOptions:
     lr_factor : float
     verbose : int
         0: silent; 1: one line per epoch.
+    logits : bool
+        Give the loss function the logits of the last morphological layer
+        (``network(X, logits=True)``) instead of its outputs in ``[0, 1]``.
     """
 
     max_epochs: int = 50
@@ -52,6 +55,7 @@ class TrainingOptions:
     lr_patience: int = 5
     lr_factor: float = 0.5
     verbose: int = 0
+    logits: bool = False
 
 
 def resolve_device(device) -> torch.device:
@@ -111,7 +115,8 @@ def train(
     network : MorphologicalNetwork
         Already on the device of ``X``.
     loss_function : callable
-        ``loss_function(network(X_batch), Y_batch)`` is the data loss.
+        ``loss_function(network(X_batch), Y_batch)`` is the data loss (the network's logits
+        instead of its outputs with ``options.logits``).
     X, Y : tensors
         Training inputs and targets (same device as the network).
     options : TrainingOptions
@@ -154,7 +159,7 @@ def train(
         n_batches = 0
         for index in _batches(X.shape[0], options.batch_size, generator):
             index = index.to(X.device)
-            data_loss = loss_function(network(X[index]), Y[index])
+            data_loss = loss_function(network(X[index], logits=options.logits), Y[index])
             penalty = regularizer(banks, step)
             loss = data_loss + penalty
             if not torch.isfinite(loss):

@@ -23,7 +23,7 @@ def images():
 @pytest.fixture(scope="module")
 def dilation_model(images):
     model = MorphologicalTransformer(include_complement=False, regularization="activable",
-                                     regularization_weight=1e-2, **{**FAST, "n_init": "auto"})
+                                     regularization_weight=1e-1, **{**FAST, "n_init": "auto"})
     return model.fit(images, dilation(images, SELEM))
 
 

@@ -140,3 +140,28 @@ def test_bad_layer_options():
         build_network(in_channels=1, conv_channels=[1, 1], kernel_sizes=[3])
     with pytest.raises(ValueError, match="output_layer"):
         build_network(n_features=3, n_outputs=2, output_layer="softmax")
+
+
+@pytest.mark.parametrize("threshold", ["tanh", "sigmoid"])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"in_channels": 1, "conv_channels": [1], "kernel_sizes": 3},  # BiSE only, no LUI
+        {"in_channels": 2, "conv_channels": [3, 1], "kernel_sizes": 3},  # BiSEL with LUIs
+        {"n_features": 6, "hidden_layer_sizes": [4], "n_outputs": 2, "output_layer": "binary"},
+    ],
+)
+def test_logits_are_the_outputs_before_the_sigmoid(threshold, shape):
+    net = build_network(threshold=threshold, **shape)
+    net.reset_parameters(generator=torch.Generator().manual_seed(0))
+    size = (5, shape["in_channels"], 8, 8) if "in_channels" in shape else (5, 6)
+    x = (torch.rand(size, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+    with torch.no_grad():
+        torch.testing.assert_close(torch.sigmoid(net(x, logits=True)), net(x))
+
+
+def test_a_head_gives_scores_with_or_without_logits():
+    net = build_network(n_features=6, hidden_layer_sizes=[4], n_outputs=2)
+    net.reset_parameters(generator=torch.Generator().manual_seed(0))
+    x = (torch.rand(5, 6, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+    torch.testing.assert_close(net(x, logits=True), net(x))
