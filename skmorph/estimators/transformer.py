@@ -102,6 +102,8 @@ default="activated"
         ``None``: ``X`` must be binary. An int: ``X`` may be gray; each channel is decomposed
         into that many level sets ``X > t`` at quantile thresholds learned in ``fit``.
     loss : {"bce", "mse", "dice"}, default="bce"
+        Binary cross-entropy (computed from the logits of the last layer, so that outputs
+        saturated on the wrong side keep a gradient), mean squared error, or soft Dice loss.
     regularization, regularization_weight, regularization_delay, \
 regularization_update_every, binarization, inference
         As in :class:`BiMoNNClassifier` (same names, same meaning); ``inference="binary"``
