@@ -58,6 +58,7 @@ class MorphologicalNetwork(nn.Module):
         generator=None,
         dense_support_size: float | None = None,
         conv_operations: Sequence[str] | None = None,
+        channel_support_fraction: float = 0.2,
     ) -> None:
         """Initialize every layer; the first bank sees inputs of mean ``input_mean``.
 
@@ -65,8 +66,11 @@ class MorphologicalNetwork(nn.Module):
         units of about that many inputs (see :meth:`MorphologicalNeurons.reset_parameters`);
         a binary output layer keeps the dense initialization, which it needs to learn.
         ``conv_operations`` (one ``"erosion"`` or ``"dilation"`` per BiSEL layer) starts the
-        BiSEs of each layer as activated erosions or dilations by their whole window; the LUIs
-        keep the reference initialization, in the middle of their range.
+        BiSEs of each layer as activated erosions or dilations: by their whole window when the
+        layer has one BiSE, by random sub-windows of about ``channel_support_fraction`` of it
+        when it has several (started alike, the BiSEs of a layer would receive alike gradients
+        and stay alike). The LUIs keep the reference initialization, in the middle of their
+        range.
         """
         hidden = self.dense_layers[:-1] if self.binary_output else self.dense_layers
         starts = {id(layer.neurons): (dense_support_size, None) for layer in hidden}
@@ -77,7 +81,11 @@ class MorphologicalNetwork(nn.Module):
                     f"({len(self.conv_layers)}), got {conv_operations!r}"
                 )
             for layer, operation in zip(self.conv_layers, conv_operations, strict=True):
-                starts[id(layer.bises)] = (layer.bises.n_weights, operation)
+                bank = layer.bises
+                support = bank.n_weights if bank.n_neurons == 1 else max(
+                    1.0, channel_support_fraction * bank.n_weights
+                )
+                starts[id(bank)] = (support, operation)
         for index, bank in enumerate(self.neuron_banks()):
             support, operation = starts.get(id(bank), (None, None))
             bank.reset_parameters(

@@ -112,11 +112,25 @@ def test_activated_start_is_the_operation_by_the_whole_window(weight_kind, bias_
                          conv_operations=("erosion", "dilation"))
     for layer, operation in zip(net.conv_layers, ("erosion", "dilation"), strict=True):
         result = layer.bises.activation()
-        assert result.activated.all() and result.selem.all()
-        assert set(result.operation) == {operation}
+        assert result.activated.all() and set(result.operation) == {operation}
+        # several BiSEs per layer: random sub-windows, not all alike
+        assert len({tuple(selem) for selem in result.selem}) > 1
+        assert result.selem.sum(1).mean() < 0.5 * result.selem.shape[1]
         # the LUI starts halfway, as in the reference initialization
         weights, bias = layer.luis.numpy_parameters()
         np.testing.assert_allclose(bias, 0.5 * weights.sum(1), rtol=0.02)
+
+
+@pytest.mark.parametrize("weight_kind", WEIGHT_REPARAMETRIZATIONS)
+def test_a_single_bise_starts_on_its_whole_window(weight_kind):
+    net = build_network(in_channels=1, conv_channels=[1, 1], kernel_sizes=[5, 3],
+                        weight_reparametrization=weight_kind)
+    net.reset_parameters(0.3, torch.Generator().manual_seed(0),
+                         conv_operations=("erosion", "dilation"))
+    for layer, operation in zip(net.conv_layers, ("erosion", "dilation"), strict=True):
+        result = layer.bises.activation()
+        assert result.activated.all() and result.selem.all()
+        assert set(result.operation) == {operation}
 
 
 def test_bad_start_operations():
