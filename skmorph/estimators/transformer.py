@@ -79,8 +79,9 @@ class MorphologicalTransformer(TransformerMixin, BiMoNNBase):
     init : {"activated", "reference"} or sequence of {"erosion", "dilation"}, \
 default="activated"
         How the BiSEs start. ``"activated"``: as exact erosions or dilations by their whole
-        window, one operation per layer, which changes from one restart to the next (see
-        ``n_init``); gradient descent then removes what the target's elements do not contain.
+        window (by random sub-windows in layers with several BiSEs, so that they differ), one
+        operation per layer, which changes from one restart to the next (see ``n_init``);
+        gradient descent then removes what the target's elements do not contain.
         ``"reference"``: the spec's initialization, every BiSE halfway between an erosion and a
         dilation (on correlated images such as Diskorect this start tends to end as a blur
         followed by a threshold instead of a morphological operator). A sequence (one operation
