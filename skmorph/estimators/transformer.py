@@ -12,6 +12,7 @@ from skmorph._validation import check_binary_array, check_finite
 from skmorph.binary import BinaryConv, Thresholds, dice_scores
 from skmorph.binary.layers import describe_operations
 from skmorph.estimators._base import BiMoNNBase, as_float_tensor, check_choice, check_number
+from skmorph.morphology.activation import DILATION, EROSION
 from skmorph.nn import build_network, torch_threads
 from skmorph.preprocessing import learn_thresholds
 
@@ -19,7 +20,7 @@ __all__ = ["MorphologicalTransformer", "start_patterns"]
 
 LOSSES = ("bce", "mse", "dice")
 INITS = ("activated", "reference")
-OPERATIONS = ("erosion", "dilation")
+OPERATIONS = (EROSION, DILATION)
 
 
 def start_patterns(n_layers: int, n_patterns: int) -> list[tuple[str, ...]]:
@@ -341,51 +342,38 @@ regularization_update_every, binarization, inference
                 validation = (inputs[scored], outputs[scored])
                 inputs, outputs = inputs[train], outputs[train]
                 score = _float_dice
-            if warm:
-                self.history_ = self._train(
-                    self.network_, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
-                    validation, score, history=self.history_,
-                )
-                self.binarized_, self.binarization_report_ = self._binarize(self.binarization)
-                return self
-            n_layers = len(kernel_sizes)
-            if isinstance(self.init, str):
-                starts = (
-                    start_patterns(n_layers, self._n_init(n_layers))
-                    if self.init == "activated"
-                    else [None] * self._n_init(n_layers)
-                )
-            else:
-                starts = [tuple(self.init)] * self._n_init(n_layers)
-            best = None
-            self.init_scores_ = []
+            starts = [self.start_operations_] if warm else self._starts(len(kernel_sizes))
+            best, scores = None, []
             for operations in starts:
-                with torch.random.fork_rng(devices=[]):
-                    self.network_ = build_network(
-                        in_channels=inputs.shape[1],
-                        conv_channels=[*self.hidden_channels, targets.shape[1]],
-                        kernel_sizes=kernel_sizes,
-                        padding=self.padding,
-                        **self._neuron_options(),
+                if not warm:
+                    with torch.random.fork_rng(devices=[]):
+                        self.network_ = build_network(
+                            in_channels=inputs.shape[1],
+                            conv_channels=[*self.hidden_channels, targets.shape[1]],
+                            kernel_sizes=kernel_sizes,
+                            padding=self.padding,
+                            **self._neuron_options(),
+                        )
+                    self.network_.reset_parameters(
+                        float(inputs.mean()), generator, conv_operations=operations
                     )
-                self.network_.reset_parameters(
-                    float(inputs.mean()), generator, conv_operations=operations
-                )
                 self.history_ = self._train(
                     self.network_, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
-                    validation, score,
+                    validation, score, history=self.history_ if warm else None,
                 )
                 self.binarized_, self.binarization_report_ = self._binarize(self.binarization)
                 predicted = self.binarized_.transform(images[scored].astype(np.float64))
-                self.init_scores_.append(float(dice_scores(predicted, targets[scored]).mean()))
-                if best is None or self.init_scores_[-1] > best[0]:
-                    best = (self.init_scores_[-1], operations, self.network_, self.history_,
+                scores.append(float(dice_scores(predicted, targets[scored]).mean()))
+                if best is None or scores[-1] > best[0]:
+                    best = (scores[-1], operations, self.network_, self.history_,
                             self.binarized_, self.binarization_report_)
                 if self.verbose and len(starts) > 1:
-                    print(f"start {len(self.init_scores_)}/{len(starts)} ({operations}): "
-                          f"binarized Dice {self.init_scores_[-1]:.4f}", flush=True)
+                    print(f"start {len(scores)}/{len(starts)} ({operations}): "
+                          f"binarized Dice {scores[-1]:.4f}", flush=True)
             (_, self.start_operations_, self.network_, self.history_, self.binarized_,
              self.binarization_report_) = best
+            if not warm:  # a warm start continues the kept training: its restarts stand
+                self.init_scores_ = scores
         return self
 
     def _training_options(self):
@@ -393,10 +381,13 @@ regularization_update_every, binarization, inference
         options.logits = self.loss == "bce"
         return options
 
-    def _n_init(self, n_layers: int) -> int:
-        if self.n_init != "auto":
-            return int(self.n_init)
-        return min(2**n_layers, 4) if isinstance(self.init, str) and self.init == "activated" else 1
+    def _starts(self, n_layers: int) -> list[tuple[str, ...] | None]:
+        """The starting pattern of every restart (``None``: the reference initialization)."""
+        patterns = self.init == "activated" if isinstance(self.init, str) else False
+        n_init = self.n_init if self.n_init != "auto" else (min(2**n_layers, 4) if patterns else 1)
+        if patterns:
+            return start_patterns(n_layers, n_init)
+        return [None if self.init == "reference" else tuple(self.init)] * n_init
 
     # ---- transform, score, description
 

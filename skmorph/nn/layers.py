@@ -15,7 +15,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from skmorph.morphology.activation import ActivationResult, activation, output_bounds
+from skmorph.morphology.activation import (
+    DILATION,
+    EROSION,
+    ActivationResult,
+    activation,
+    output_bounds,
+)
 from skmorph.morphology.projection import BinarizedNeurons, binarize_neurons
 from skmorph.nn.reparametrization import (
     BIAS_REPARAMETRIZATIONS,
@@ -121,7 +127,7 @@ class MorphologicalNeurons(nn.Module):
         (except a dilation under the clamped bias reparametrizations, whose range starts at the
         mean of the two smallest weights: it starts as the dilation by all but the smallest).
         """
-        if operation not in (None, "erosion", "dilation"):
+        if operation not in (None, EROSION, DILATION):
             raise ValueError(f"operation must be None, 'erosion' or 'dilation', got {operation!r}")
         mean = float(np.clip(input_mean, 0.05, 0.95))
         factory = {"device": self.raw_weight.device, "dtype": self.raw_weight.dtype}
@@ -151,7 +157,7 @@ class MorphologicalNeurons(nn.Module):
                 total = flat.sum(1)
                 draw = uniform(n)  # drawn in any case, so that the random stream is the same
                 erosion = draw < 0.5 if operation is None else torch.full_like(
-                    draw, operation == "erosion", dtype=torch.bool
+                    draw, operation == EROSION, dtype=torch.bool
                 )
                 low = torch.where(erosion, total - inside_min, total - inside_sum)
                 high = torch.where(erosion, inside_sum, inside_min)

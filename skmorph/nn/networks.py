@@ -39,13 +39,13 @@ class MorphologicalNetwork(nn.Module):
         morphological layer instead of its outputs in ``[0, 1]`` (a head's outputs are scores
         either way)."""
         layers = [*self.conv_layers, *self.dense_layers]
-        for index, layer in enumerate(layers):
-            if index == len(self.conv_layers) and (len(self.dense_layers) or self.head is not None):
-                x = x.flatten(1)
-            last = index == len(layers) - 1 and self.head is None
-            x = layer(x, logits=logits and last)
-        if not self.dense_layers and self.head is not None:
+        last = layers[-1] if layers and self.head is None else None
+        for layer in self.conv_layers:
+            x = layer(x, logits=logits and layer is last)
+        if len(self.dense_layers) or self.head is not None:
             x = x.flatten(1)
+        for layer in self.dense_layers:
+            x = layer(x, logits=logits and layer is last)
         return x if self.head is None else self.head(x)
 
     def neuron_banks(self) -> list[MorphologicalNeurons]:

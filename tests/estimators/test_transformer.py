@@ -87,6 +87,16 @@ def test_restarts_keep_the_best_binarized_operator(images):
     assert len(given.init_scores_) == 1 and given.start_operations_ == ("dilation",)
 
 
+def test_warm_start_continues_the_kept_training(images):
+    target = dilation(images, SELEM)
+    model = MorphologicalTransformer(warm_start=True, **{**FAST, "max_epochs": 3, "n_init": 2})
+    model.fit(images, target)
+    scores, start, epochs = list(model.init_scores_), model.start_operations_, len(model.history_)
+    model.fit(images, target)
+    assert len(model.history_) == epochs + 3
+    assert model.init_scores_ == scores and model.start_operations_ == start
+
+
 @pytest.mark.parametrize(
     ("params", "error", "message"),
     [
