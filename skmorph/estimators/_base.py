@@ -78,9 +78,9 @@ class BiMoNNBase(BaseEstimator):
             "bias_reparametrization": self.bias_reparametrization,
         }
 
-    def _training_options(self) -> TrainingOptions:
+    def _training_options(self, max_epochs=None) -> TrainingOptions:
         return TrainingOptions(
-            max_epochs=self.max_epochs,
+            max_epochs=self.max_epochs if max_epochs is None else max_epochs,
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             n_iter_no_change=self.n_iter_no_change,
@@ -106,7 +106,7 @@ class BiMoNNBase(BaseEstimator):
         return bool(self.warm_start) and hasattr(self, "network_")
 
     def _train(self, network: MorphologicalNetwork, loss, X, Y, generator, validation, score,
-               history=None):
+               history=None, max_epochs=None):
         device = resolve_device(self.device)
         network.to(device)
         try:
@@ -115,7 +115,7 @@ class BiMoNNBase(BaseEstimator):
                 loss,
                 X.to(device),
                 Y.to(device),
-                options=self._training_options(),
+                options=self._training_options(max_epochs),
                 regularizer=self._regularizer(),
                 generator=generator,
                 validation=None

@@ -73,6 +73,8 @@ def _bisel_levels(layer: BiSEL, v1: float, v2: float) -> tuple[float, float]:
     scale = layer.bises.scale().detach().to("cpu", torch.float64).numpy()
     xi = lambda x: smooth_threshold(torch.from_numpy(x), layer.bises.threshold).numpy()  # noqa: E731
     out_low, out_high = xi(scale * (low - bias)), xi(scale * (high - bias))
+    if layer.bises.straight_through:  # binary outputs where activated
+        out_low, out_high = np.zeros_like(out_low), np.ones_like(out_high)
     c_in, c_out = layer.in_channels, layer.out_channels
     activated = bises.activated.reshape(c_in, c_out)
     if layer.luis is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -14,6 +16,7 @@ from skmorph.binary.layers import describe_operations
 from skmorph.estimators._base import BiMoNNBase, as_float_tensor, check_choice, check_number
 from skmorph.morphology.activation import DILATION, EROSION
 from skmorph.nn import build_network, torch_threads
+from skmorph.nn.networks import HIDDEN_OUTPUTS
 from skmorph.preprocessing import learn_thresholds
 
 __all__ = ["MorphologicalTransformer", "start_patterns"]
@@ -106,6 +109,22 @@ default="activated"
     loss : {"bce", "mse", "dice"}, default="bce"
         Binary cross-entropy (computed from the logits of the last layer, so that outputs
         saturated on the wrong side keep a gradient), mean squared error, or soft Dice loss.
+    hidden_outputs : {"smooth", "binary"}, default="smooth"
+        What the hidden layers pass on during the main training: ``"smooth"``, their outputs
+        in ``[0, 1]`` (the spec's network); ``"binary"``, their outputs thresholded at 1/2 in
+        the forward pass, with the gradient of the smooth outputs in the backward pass
+        (straight-through), so that each layer learns on the binary images it reads once the
+        network is binarized. The last layer's outputs stay smooth (the loss needs them).
+    finetune_epochs : int, default=30
+        After the main training with smooth hidden outputs, each restart trains a copy of its
+        network for at most this many more epochs with binary hidden outputs, and keeps
+        whichever of the two binarizes better on the training (or validation) images. A
+        smooth network can pass information through soft hidden values (outputs that stay
+        under 1/2 but vary, read by a steep next layer), which binarization discards; the
+        fine-tuning makes the next layers work from the binary values instead. 0: no
+        fine-tuning (the spec's training). Ignored with ``hidden_outputs="binary"`` and with
+        ``warm_start``. ``history_`` marks each epoch's ``hidden_outputs``; the
+        ``"float"`` inference runs the kept network as it was trained.
     regularization, regularization_weight, regularization_delay, \
 regularization_update_every, binarization, inference
         As in :class:`BiMoNNClassifier` (same names, same meaning); ``inference="binary"``
@@ -123,7 +142,7 @@ regularization_update_every, binarization, inference
         a disk stays an opening by a square).
     threshold, bias_reparametrization, random_state, device, verbose, warm_start
         As in :class:`BiMoNNClassifier`; ``warm_start`` continues the kept network, without
-        restarts.
+        restarts or fine-tuning.
 
     Attributes
     ----------
@@ -150,6 +169,8 @@ regularization_update_every, binarization, inference
         init="activated",
         n_init="auto",
         loss="bce",
+        hidden_outputs="smooth",
+        finetune_epochs=30,
         regularization=None,
         regularization_weight=1e-3,
         regularization_delay=0,
@@ -180,6 +201,8 @@ regularization_update_every, binarization, inference
         self.init = init
         self.n_init = n_init
         self.loss = loss
+        self.hidden_outputs = hidden_outputs
+        self.finetune_epochs = finetune_epochs
         self.regularization = regularization
         self.regularization_weight = regularization_weight
         self.regularization_delay = regularization_delay
@@ -251,9 +274,17 @@ regularization_update_every, binarization, inference
     def _binarized_kwargs(self):
         return {"task": "image", "image_shape": self.training_shape_}
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True  # Y: the target images
+        tags.input_tags.three_d_array = True  # (n, H, W) images; (n, C, H, W) too
+        return tags
+
     def _check_params(self):
         self._check_common_params()
         check_choice(self.loss, "loss", LOSSES)
+        check_choice(self.hidden_outputs, "hidden_outputs", HIDDEN_OUTPUTS)
+        check_number(self.finetune_epochs, "finetune_epochs", low=0, integer=True)
         if isinstance(self.init, str):
             check_choice(self.init, "init", INITS)
         else:
@@ -343,30 +374,52 @@ regularization_update_every, binarization, inference
                 inputs, outputs = inputs[train], outputs[train]
                 score = _float_dice
             starts = [self.start_operations_] if warm else self._starts(len(kernel_sizes))
+            # each restart has its own random stream: restart k does not depend on how many
+            # draws the restarts before it made (fine-tuning, early stopping)
+            seeds = rng.randint(2**31 - 1, size=len(starts))
             best, scores = None, []
-            for operations in starts:
-                if not warm:
+            for index, operations in enumerate(starts):
+                if index:
+                    generator = torch.Generator().manual_seed(int(seeds[index]))
+                if warm:
+                    network = self.network_
+                else:
                     with torch.random.fork_rng(devices=[]):
-                        self.network_ = build_network(
+                        network = build_network(
                             in_channels=inputs.shape[1],
                             conv_channels=[*self.hidden_channels, targets.shape[1]],
                             kernel_sizes=kernel_sizes,
                             padding=self.padding,
+                            hidden_outputs=self.hidden_outputs,
                             **self._neuron_options(),
                         )
-                    self.network_.reset_parameters(
+                    network.reset_parameters(
                         float(inputs.mean()), generator, conv_operations=operations
                     )
-                self.history_ = self._train(
-                    self.network_, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
-                    validation, score, history=self.history_ if warm else None,
-                )
-                self.binarized_, self.binarization_report_ = self._binarize(self.binarization)
-                predicted = self.binarized_.transform(images[scored].astype(np.float64))
-                scores.append(float(dice_scores(predicted, targets[scored]).mean()))
-                if best is None or scores[-1] > best[0]:
-                    best = (scores[-1], operations, self.network_, self.history_,
-                            self.binarized_, self.binarization_report_)
+                history = self.history_ if warm else []
+                phases = [self.max_epochs] + ([self.finetune_epochs] if (
+                    self.finetune_epochs and not warm and self.hidden_outputs == "smooth"
+                ) else [])
+                kept = None
+                for phase, epochs in enumerate(phases):
+                    if phase:  # fine-tuning a copy: the smooth network stays a candidate
+                        network = copy.deepcopy(network).set_hidden_outputs("binary")
+                        history = list(history)
+                    self.network_, done = network, len(history)
+                    history = self._train(
+                        network, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
+                        validation, score, history=history, max_epochs=epochs,
+                    )
+                    for entry in history[done:]:
+                        entry["hidden_outputs"] = network.hidden_outputs
+                    binarized, report = self._binarize(self.binarization)
+                    predicted = binarized.transform(images[scored].astype(np.float64))
+                    dice = float(dice_scores(predicted, targets[scored]).mean())
+                    if kept is None or dice > kept[0]:
+                        kept = (dice, operations, network, history, binarized, report)
+                scores.append(kept[0])
+                if best is None or kept[0] > best[0]:
+                    best = kept
                 if self.verbose and len(starts) > 1:
                     print(f"start {len(scores)}/{len(starts)} ({operations}): "
                           f"binarized Dice {scores[-1]:.4f}", flush=True)
@@ -376,8 +429,8 @@ regularization_update_every, binarization, inference
                 self.init_scores_ = scores
         return self
 
-    def _training_options(self):
-        options = super()._training_options()
+    def _training_options(self, max_epochs=None):
+        options = super()._training_options(max_epochs)
         options.logits = self.loss == "bce"
         return options
 

@@ -34,6 +34,7 @@ from skmorph.nn.reparametrization import (
     reparametrize_bias,
     reparametrize_weight,
     smooth_threshold,
+    straight_through_binary,
 )
 
 __all__ = ["LUI", "PADDINGS", "BiSE", "BiSEL", "DenseLUI", "MorphologicalNeurons"]
@@ -53,6 +54,14 @@ class MorphologicalNeurons(nn.Module):
         The smooth threshold ``xi``.
     weight_reparametrization : {"positive", "dual", "identity"}, default="positive"
     bias_reparametrization : {"softplus", "raw", "clamped", "clamped_detached"}, default="softplus"
+
+    Attributes
+    ----------
+    straight_through : bool
+        When True (set by :class:`~skmorph.nn.MorphologicalNetwork` on hidden banks with
+        ``hidden_outputs="binary"``), the outputs are thresholded at 1/2 in the forward pass,
+        with the gradient of the smooth outputs in the backward pass (straight-through
+        estimator); logits are left smooth.
     """
 
     def __init__(
@@ -80,6 +89,7 @@ class MorphologicalNeurons(nn.Module):
         self.raw_weight = nn.Parameter(torch.empty(n_neurons, *self.weight_shape, **factory))
         self.raw_bias = nn.Parameter(torch.empty(n_neurons, **factory))
         self.scale = Scale(n_neurons, **factory)
+        self.straight_through = False
         self.reset_parameters()
 
     @property
@@ -109,6 +119,7 @@ class MorphologicalNeurons(nn.Module):
         generator=None,
         support_size: float | None = None,
         operation: str | None = None,
+        selem: torch.Tensor | None = None,
     ) -> None:
         """Initialize so that outputs start unsaturated (spec section 2), or sparse.
 
@@ -126,6 +137,9 @@ class MorphologicalNeurons(nn.Module):
         with ``support_size=n_weights`` a BiSE starts as that operation by its whole window
         (except a dilation under the clamped bias reparametrizations, whose range starts at the
         mean of the two smallest weights: it starts as the dilation by all but the smallest).
+        ``selem`` (boolean, ``(n_neurons, n_weights)`` or ``(n_neurons, *weight_shape)``) gives
+        the starting elements themselves instead of random ones (``support_size`` is then
+        ignored).
         """
         if operation not in (None, EROSION, DILATION):
             raise ValueError(f"operation must be None, 'erosion' or 'dilation', got {operation!r}")
@@ -137,11 +151,21 @@ class MorphologicalNeurons(nn.Module):
 
         n, k = self.n_neurons, self.n_weights
         with torch.no_grad():
+            if selem is not None:
+                selem = torch.as_tensor(selem, dtype=torch.bool).to(factory["device"])
+                if selem.numel() != n * k:
+                    raise ValueError(
+                        f"selem must hold {n} x {k} values (one element per neuron), got shape "
+                        f"{tuple(selem.shape)}"
+                    )
+                selem = selem.reshape(n, k)
+                support_size = k
             if support_size is None:
                 weights = 0.5 + uniform(n, k)
             else:
-                selem = uniform(n, k) < min(float(support_size) / k, 1.0)
-                selem[torch.arange(n), (uniform(n) * k).long().clamp(max=k - 1)] = True
+                if selem is None:
+                    selem = uniform(n, k) < min(float(support_size) / k, 1.0)
+                    selem[torch.arange(n), (uniform(n) * k).long().clamp(max=k - 1)] = True
                 weights = torch.where(selem, 1 + 0.5 * uniform(n, k), 0.5 / k * uniform(n, k))
             # under "dual" the weights are normalized to sum to n_weights
             self.raw_weight.copy_(
@@ -189,7 +213,8 @@ class MorphologicalNeurons(nn.Module):
         """:meth:`pre_activation_to_logit` if ``logits`` else :meth:`pre_activation_to_output`."""
         if logits:
             return self.pre_activation_to_logit(pre, channel_dim, weight)
-        return self.pre_activation_to_output(pre, channel_dim, weight)
+        outputs = self.pre_activation_to_output(pre, channel_dim, weight)
+        return straight_through_binary(outputs) if self.straight_through else outputs
 
     def _scaled(self, pre, channel_dim, weight):
         shape = [1] * pre.dim()
@@ -219,11 +244,14 @@ class MorphologicalNeurons(nn.Module):
 
         Returns ``(v1_out, v2_out)`` if every neuron is activated for those inputs, else
         ``(nan, nan)``: the guarantee of exact binarization does not propagate past this bank.
+        A :attr:`straight_through` bank's outputs are binary: ``(0, 1)``.
         """
         weights, bias = self.numpy_parameters()
         result = activation(weights, bias, v1=v1, v2=v2)
         if not result.activated.all():
             return math.nan, math.nan
+        if self.straight_through:
+            return 0.0, 1.0
         low, high = output_bounds(weights, result.selem, result.operation, v1, v2)
         with torch.no_grad():
             scale = self.scale().to("cpu", torch.float64).numpy()

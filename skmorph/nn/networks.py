@@ -10,7 +10,9 @@ from torch import nn
 
 from skmorph.nn.layers import BiSEL, DenseLUI, MorphologicalNeurons
 
-__all__ = ["MorphologicalNetwork", "build_network"]
+__all__ = ["HIDDEN_OUTPUTS", "MorphologicalNetwork", "build_network"]
+
+HIDDEN_OUTPUTS = ("smooth", "binary")
 
 
 class MorphologicalNetwork(nn.Module):
@@ -19,6 +21,12 @@ class MorphologicalNetwork(nn.Module):
     Images ``(N, C, H, W)`` go through the convolutional layers, are flattened if dense layers
     follow, and the head (a float ``nn.Linear``) maps the last binary layer to class scores.
     Without dense layers and head the network is image-to-image.
+
+    ``hidden_outputs="binary"`` makes every bank of neurons except the network's output (the
+    last bank when there is no head) pass its outputs thresholded at 1/2, with a
+    straight-through gradient (see :attr:`MorphologicalNeurons.straight_through`): each layer
+    then learns on the binary values that it reads once the network is binarized, instead of
+    soft values that binarization would discard. ``"smooth"`` (default) is the spec's network.
     """
 
     def __init__(
@@ -27,12 +35,14 @@ class MorphologicalNetwork(nn.Module):
         dense_layers: Sequence[DenseLUI] = (),
         head: nn.Linear | None = None,
         binary_output: bool = False,
+        hidden_outputs: str = "smooth",
     ):
         super().__init__()
         self.conv_layers = nn.ModuleList(conv_layers)
         self.dense_layers = nn.ModuleList(dense_layers)
         self.head = head
         self.binary_output = binary_output  # the last dense layer is the (binary) output layer
+        self.set_hidden_outputs(hidden_outputs)
 
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """The network's outputs; with ``logits=True`` and no head, the logits of the last
@@ -47,6 +57,18 @@ class MorphologicalNetwork(nn.Module):
         for layer in self.dense_layers:
             x = layer(x, logits=logits and layer is last)
         return x if self.head is None else self.head(x)
+
+    def set_hidden_outputs(self, hidden_outputs: str) -> MorphologicalNetwork:
+        """Switch the hidden banks to ``"binary"`` or ``"smooth"`` outputs (see the class)."""
+        if hidden_outputs not in HIDDEN_OUTPUTS:
+            raise ValueError(
+                f"hidden_outputs must be one of {HIDDEN_OUTPUTS}, got {hidden_outputs!r}"
+            )
+        self.hidden_outputs = hidden_outputs
+        banks = self.neuron_banks()
+        for bank in banks if self.head is not None else banks[:-1]:
+            bank.straight_through = hidden_outputs == "binary"
+        return self
 
     def neuron_banks(self) -> list[MorphologicalNeurons]:
         """Every bank of morphological neurons, in the order data flows through them."""
@@ -117,6 +139,7 @@ def build_network(
     n_outputs: int | None = None,
     output_layer: str = "linear",
     padding: str = "replicate",
+    hidden_outputs: str = "smooth",
     **neuron_options,
 ) -> MorphologicalNetwork:
     """Build a :class:`MorphologicalNetwork`.
@@ -138,6 +161,8 @@ def build_network(
         head (the paper's classification networks); ``"binary"`` a last DenseLUI layer, so the
         whole network is binarized. ``None``: no head.
     padding : {"replicate", "zeros"}
+    hidden_outputs : {"smooth", "binary"}
+        See :class:`MorphologicalNetwork`.
     **neuron_options
         Passed to every layer (``threshold``, reparametrizations, ``device``, ``dtype``).
     """
@@ -170,4 +195,4 @@ def build_network(
             factory = {k: neuron_options[k] for k in ("device", "dtype") if k in neuron_options}
             head = nn.Linear(features, n_outputs, **factory)
     binary_output = n_outputs is not None and output_layer == "binary"
-    return MorphologicalNetwork(conv_layers, dense_layers, head, binary_output)
+    return MorphologicalNetwork(conv_layers, dense_layers, head, binary_output, hidden_outputs)

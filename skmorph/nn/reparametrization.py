@@ -17,6 +17,7 @@ __all__ = [
     "reparametrize_bias",
     "reparametrize_weight",
     "smooth_threshold",
+    "straight_through_binary",
 ]
 
 THRESHOLDS = ("tanh", "sigmoid")
@@ -29,6 +30,12 @@ def smooth_threshold(x: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "tanh":
         return 0.5 * torch.tanh(x) + 0.5
     return torch.sigmoid(x)
+
+
+def straight_through_binary(outputs: torch.Tensor) -> torch.Tensor:
+    """``outputs > 1/2`` forward, the gradient of ``outputs`` backward (straight-through)."""
+    hard = (outputs > 0.5).to(outputs.dtype)
+    return hard + (outputs - outputs.detach())
 
 
 def inverse_smooth_threshold(y: float, kind: str) -> float:

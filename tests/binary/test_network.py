@@ -34,6 +34,28 @@ def test_convolutional_network_binarizes_exactly_including_borders(padding, chan
         np.testing.assert_array_equal(binarized.transform(images.astype(float)), expected)
 
 
+@pytest.mark.parametrize("channels", [[3, 1], [2, 3, 2]])
+def test_binary_hidden_outputs_binarize_exactly_at_any_scale(channels):
+    """Hidden outputs thresholded forward: exact for activated neurons whatever their scale."""
+    rng = np.random.default_rng(7)
+    network = build_network(
+        in_channels=2, conv_channels=channels, kernel_sizes=3, hidden_outputs="binary"
+    )
+    activate(network, rng, scale=0.3)  # far too soft for the smooth network's guarantee
+    binarized, report = binarize_network(
+        network, [Thresholds(np.full((2, 1), 0.5))], method="exact", task="image"
+    )
+    assert report["exact_network"]
+    images = rng.random((8, 2, 12, 15)) < 0.5
+    with torch.no_grad():
+        expected = network(torch.tensor(images, dtype=torch.float32)).numpy() > 0.5
+    np.testing.assert_array_equal(binarized.transform(images.astype(float)), expected)
+    smooth = build_network(in_channels=2, conv_channels=channels, kernel_sizes=3)
+    smooth.load_state_dict(network.state_dict())
+    assert not binarize_network(smooth, [Thresholds(np.full((2, 1), 0.5))],
+                                method="exact", task="image")[1]["exact_network"]
+
+
 @pytest.mark.parametrize("hidden", [[16], [32, 8]])
 def test_dense_network_binarizes_exactly(hidden):
     rng = np.random.default_rng(7)

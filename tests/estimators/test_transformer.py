@@ -3,6 +3,8 @@ import pickle
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils import estimator_checks
 
 from skmorph import MorphologicalTransformer
 from skmorph.binary import dice_scores
@@ -105,6 +107,8 @@ def test_warm_start_continues_the_kept_training(images):
         ({"init": ("opening",)}, ValueError, "one operation in"),
         ({"n_init": 0}, ValueError, "n_init"),
         ({"n_init": 1.5}, TypeError, "n_init must be an integer"),
+        ({"hidden_outputs": "hard"}, ValueError, "hidden_outputs must be one of"),
+        ({"finetune_epochs": -1}, ValueError, "finetune_epochs must be >= 0"),
     ],
 )
 def test_bad_init_parameters(images, params, error, message):
@@ -169,3 +173,75 @@ def test_bad_input_gives_clear_errors(X, Y, message):
 def test_transform_checks_channels(dilation_model):
     with pytest.raises(ValueError, match="channels"):
         dilation_model.transform(np.zeros((2, 3, 16, 16)))
+
+
+# scikit-learn's checks that do not need fit(X, y) on 2-D feature arrays (the others feed tabular
+# X and label y, which an image-to-image estimator rejects by design)
+PARAMETER_CHECKS = [
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_mixin_order",
+    "check_valid_tag_types",
+    "check_estimator_tags_renamed",
+]
+
+
+@pytest.mark.parametrize("check", PARAMETER_CHECKS)
+def test_scikit_learn_parameter_checks(check):
+    getattr(estimator_checks, check)("MorphologicalTransformer", MorphologicalTransformer())
+
+
+def test_tags_say_that_fit_needs_target_images():
+    tags = MorphologicalTransformer().__sklearn_tags__()
+    assert tags.target_tags.required and tags.input_tags.three_d_array
+
+
+def test_fit_is_deterministic_and_idempotent(images):
+    model = MorphologicalTransformer(include_complement=False, **{**FAST, "max_epochs": 5})
+    target = erosion(images[:40], SELEM)
+    first = clone(model).fit(images[:40], target)
+    second = clone(model).fit(images[:40], target)
+    refit = clone(model).fit(images[40:80], erosion(images[40:80], SELEM)).fit(images[:40], target)
+    for other in (second, refit):
+        for a, b in zip(first.network_.parameters(), other.network_.parameters(), strict=True):
+            np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        held_out = images[80:90]
+        np.testing.assert_array_equal(first.transform(held_out), other.transform(held_out))
+
+
+def test_grid_search_picks_the_regularization_weight_on_the_binarized_dice(images):
+    target = opening(images[:60], SELEM)
+    model = MorphologicalTransformer((1,), include_complement=False, regularization="activable",
+                                     init=("erosion", "dilation"), **{**FAST, "max_epochs": 8})
+    search = GridSearchCV(model, {"regularization_weight": [1e-3, 1e-1]}, cv=2)
+    search.fit(images[:60], target)
+    assert search.best_params_["regularization_weight"] in (1e-3, 1e-1)
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all((scores >= 0) & (scores <= 1))
+    best = search.best_estimator_
+    assert search.score(images[60:80], opening(images[60:80], SELEM)) == pytest.approx(
+        best.score(images[60:80], opening(images[60:80], SELEM))
+    )
+
+
+def test_fine_tuning_with_binary_hidden_outputs_never_lowers_the_kept_score(images):
+    target = opening(images[:80], SELEM)
+    model = MorphologicalTransformer((1,), include_complement=False, init=("erosion", "dilation"),
+                                     **{**FAST, "max_epochs": 6})
+    smooth = clone(model).set_params(finetune_epochs=0).fit(images[:80], target)
+    tuned = clone(model).set_params(finetune_epochs=6).fit(images[:80], target)
+    assert {entry["hidden_outputs"] for entry in smooth.history_} == {"smooth"}
+    assert not any(bank.straight_through for bank in smooth.network_.neuron_banks())
+    assert tuned.init_scores_[0] >= smooth.init_scores_[0]
+    phases = [entry["hidden_outputs"] for entry in tuned.history_]
+    kept_binary = phases[-1] == "binary"
+    assert phases[: len(smooth.history_)] == ["smooth"] * len(smooth.history_)
+    assert any(b.straight_through for b in tuned.network_.neuron_banks()) == kept_binary
+    assert not tuned.network_.neuron_banks()[-1].straight_through  # the output stays smooth
+    predicted = tuned.transform(images[:80])
+    assert dice_scores(predicted, target).mean() == pytest.approx(tuned.init_scores_[0])

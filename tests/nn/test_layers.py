@@ -133,6 +133,21 @@ def test_a_single_bise_starts_on_its_whole_window(weight_kind):
         assert set(result.operation) == {operation}
 
 
+@pytest.mark.parametrize("operation", ["erosion", "dilation"])
+def test_a_given_start_element_is_the_activated_element(operation):
+    bank = MorphologicalNeurons(3, (1, 3, 3), weight_reparametrization="dual",
+                                dtype=torch.float64)
+    selem = torch.rand(3, 1, 3, 3, generator=torch.Generator().manual_seed(0)) < 0.5
+    selem[:, 0, 1, 1] = True
+    bank.reset_parameters(0.5, torch.Generator().manual_seed(1), selem=selem,
+                          operation=operation)
+    result = bank.activation()
+    assert result.activated.all() and (result.operation == operation).all()
+    np.testing.assert_array_equal(result.selem, selem.flatten(1).numpy())
+    with pytest.raises(ValueError, match="selem must hold 3 x 9 values"):
+        bank.reset_parameters(selem=selem[:2])
+
+
 def test_bad_start_operations():
     net = build_network(in_channels=1, conv_channels=[1, 1], kernel_sizes=3)
     with pytest.raises(ValueError, match="one entry per BiSEL layer"):
@@ -154,6 +169,8 @@ def test_bad_layer_options():
         build_network(in_channels=1, conv_channels=[1, 1], kernel_sizes=[3])
     with pytest.raises(ValueError, match="output_layer"):
         build_network(n_features=3, n_outputs=2, output_layer="softmax")
+    with pytest.raises(ValueError, match="hidden_outputs must be one of"):
+        build_network(in_channels=1, conv_channels=[1], hidden_outputs="hard")
 
 
 @pytest.mark.parametrize("threshold", ["tanh", "sigmoid"])
@@ -179,3 +196,34 @@ def test_a_head_gives_scores_with_or_without_logits():
     net.reset_parameters(generator=torch.Generator().manual_seed(0))
     x = (torch.rand(5, 6, generator=torch.Generator().manual_seed(1)) < 0.5).float()
     torch.testing.assert_close(net(x, logits=True), net(x))
+
+
+@pytest.mark.parametrize(
+    ("shape", "n_smooth"),
+    [
+        ({"in_channels": 2, "conv_channels": [3, 1], "kernel_sizes": 3}, 1),  # last LUI
+        ({"in_channels": 1, "conv_channels": [2, 1], "kernel_sizes": 3}, 1),  # last BiSEs
+        ({"n_features": 6, "hidden_layer_sizes": [4], "n_outputs": 2}, 0),  # float head
+    ],
+)
+def test_binary_hidden_outputs_are_thresholded_forward_with_smooth_gradients(shape, n_smooth):
+    net = build_network(hidden_outputs="binary", dtype=torch.float64, **shape)
+    net.reset_parameters(generator=torch.Generator().manual_seed(0))
+    banks = net.neuron_banks()
+    assert [bank.straight_through for bank in banks].count(False) == n_smooth
+    assert not banks[-1].straight_through or net.head is not None
+    hidden = []
+    original = banks[0].output
+    banks[0].output = lambda *args, **kw: hidden.append(original(*args, **kw)) or hidden[-1]
+    size = (3, shape["in_channels"], 7, 7) if "in_channels" in shape else (3, 6)
+    x = (torch.rand(size, generator=torch.Generator().manual_seed(1)) < 0.5).double()
+    out = net(x)
+    assert set(torch.unique(hidden[0]).tolist()) <= {0.0, 1.0}
+    if net.head is None:
+        assert not set(torch.unique(out).tolist()) <= {0.0, 1.0}  # the output stays smooth
+    out.sum().backward()
+    first = banks[0]
+    assert first.raw_weight.grad.abs().sum() > 0 and first.raw_bias.grad.abs().sum() > 0
+    smooth = build_network(dtype=torch.float64, **shape)
+    smooth.load_state_dict(net.state_dict())
+    assert not any(bank.straight_through for bank in smooth.neuron_banks())
