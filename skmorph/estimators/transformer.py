@@ -16,7 +16,7 @@ from skmorph.binary.layers import describe_operations
 from skmorph.estimators._base import BiMoNNBase, as_float_tensor, check_choice, check_number
 from skmorph.morphology.activation import DILATION, EROSION
 from skmorph.nn import build_network, torch_threads
-from skmorph.nn.networks import HIDDEN_OUTPUTS
+from skmorph.nn.networks import HIDDEN_OUTPUTS, START_ELEMENTS
 from skmorph.preprocessing import learn_thresholds
 
 __all__ = ["MorphologicalTransformer", "start_patterns"]
@@ -100,6 +100,13 @@ default="activated"
         ``"reference"`` they differ by their random draws. ``"auto"``: every pattern, at most
         4, with ``"activated"`` (2 for one layer, 4 for two or more); 1 with ``"reference"`` or
         a given pattern (restarts from a given pattern differ by their random draws).
+    start_elements : {"subwindows", "pairs"}, default="subwindows"
+        With ``init="activated"`` (or a pattern), the elements the BiSEs of a layer with
+        several of them start on: random sub-windows of about a fifth of the window, or
+        ``"pairs"``, the centre pixel and one random 8-neighbour (for thin structures, which
+        erosions by larger random elements empty everywhere: on the noisy sticks this start
+        finds the three line elements, see ``benchmarks/README.md``). A layer with one BiSE
+        starts on its whole window either way.
     include_complement : bool, default=True
         Feed the complement of each input channel too, so that non-increasing operators such as
         top-hats can be represented (spec section 6).
@@ -168,6 +175,7 @@ regularization_update_every, binarization, inference
         level_sets=None,
         init="activated",
         n_init="auto",
+        start_elements="subwindows",
         loss="bce",
         hidden_outputs="smooth",
         finetune_epochs=30,
@@ -200,6 +208,7 @@ regularization_update_every, binarization, inference
         self.level_sets = level_sets
         self.init = init
         self.n_init = n_init
+        self.start_elements = start_elements
         self.loss = loss
         self.hidden_outputs = hidden_outputs
         self.finetune_epochs = finetune_epochs
@@ -284,6 +293,7 @@ regularization_update_every, binarization, inference
         self._check_common_params()
         check_choice(self.loss, "loss", LOSSES)
         check_choice(self.hidden_outputs, "hidden_outputs", HIDDEN_OUTPUTS)
+        check_choice(self.start_elements, "start_elements", START_ELEMENTS)
         check_number(self.finetune_epochs, "finetune_epochs", low=0, integer=True)
         if isinstance(self.init, str):
             check_choice(self.init, "init", INITS)
@@ -394,7 +404,8 @@ regularization_update_every, binarization, inference
                             **self._neuron_options(),
                         )
                     network.reset_parameters(
-                        float(inputs.mean()), generator, conv_operations=operations
+                        float(inputs.mean()), generator, conv_operations=operations,
+                        start_elements=self.start_elements,
                     )
                 history = self.history_ if warm else []
                 phases = [self.max_epochs] + ([self.finetune_epochs] if (

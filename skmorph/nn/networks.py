@@ -13,6 +13,7 @@ from skmorph.nn.layers import BiSEL, DenseLUI, MorphologicalNeurons
 __all__ = ["HIDDEN_OUTPUTS", "MorphologicalNetwork", "build_network"]
 
 HIDDEN_OUTPUTS = ("smooth", "binary")
+START_ELEMENTS = ("subwindows", "pairs")
 
 
 class MorphologicalNetwork(nn.Module):
@@ -81,6 +82,7 @@ class MorphologicalNetwork(nn.Module):
         dense_support_size: float | None = None,
         conv_operations: Sequence[str] | None = None,
         channel_support_fraction: float = 0.2,
+        start_elements: str = "subwindows",
     ) -> None:
         """Initialize every layer; the first bank sees inputs of mean ``input_mean``.
 
@@ -91,9 +93,16 @@ class MorphologicalNetwork(nn.Module):
         BiSEs of each layer as activated erosions or dilations: by their whole window when the
         layer has one BiSE, by random sub-windows of about ``channel_support_fraction`` of it
         when it has several (started alike, the BiSEs of a layer would receive alike gradients
-        and stay alike). The LUIs keep the reference initialization, in the middle of their
-        range.
+        and stay alike). With ``start_elements="pairs"`` those BiSEs start instead on the
+        centre pixel and one random pixel of its 8-neighbourhood (elements that thin
+        structures, such as one-pixel-wide lines, do not saturate). The LUIs keep the reference
+        initialization, in the middle of their range.
         """
+        if start_elements not in START_ELEMENTS:
+            raise ValueError(
+                f"start_elements must be one of {START_ELEMENTS}, got {start_elements!r}"
+            )
+        selems = {}
         hidden = self.dense_layers[:-1] if self.binary_output else self.dense_layers
         starts = {id(layer.neurons): (dense_support_size, None) for layer in hidden}
         if conv_operations is not None:
@@ -108,6 +117,9 @@ class MorphologicalNetwork(nn.Module):
                     1.0, channel_support_fraction * bank.n_weights
                 )
                 starts[id(bank)] = (support, operation)
+                if bank.n_neurons > 1 and start_elements == "pairs":
+                    selems[id(bank)] = _centre_pairs(bank.n_neurons, layer.kernel_size,
+                                                     generator)
         for index, bank in enumerate(self.neuron_banks()):
             support, operation = starts.get(id(bank), (None, None))
             bank.reset_parameters(
@@ -115,6 +127,7 @@ class MorphologicalNetwork(nn.Module):
                 generator=generator,
                 support_size=support,
                 operation=operation,
+                selem=selems.get(id(bank)),
             )
         if self.head is not None:
             bound = 1 / math.sqrt(self.head.in_features)
@@ -127,6 +140,21 @@ class MorphologicalNetwork(nn.Module):
         """Fraction of morphological neurons that are activated for binary inputs."""
         counts = [(b.activation().activated.sum(), b.n_neurons) for b in self.neuron_banks()]
         return float(sum(c for c, _ in counts) / max(sum(n for _, n in counts), 1))
+
+
+def _centre_pairs(n: int, kernel_size: tuple[int, int], generator) -> torch.Tensor:
+    """``n`` flat masks: the centre of the window and one random pixel of its 8-neighbours."""
+    rows, cols = kernel_size
+    offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+               if (dy, dx) != (0, 0) and abs(dy) <= rows // 2 and abs(dx) <= cols // 2]
+    masks = torch.zeros(n, rows, cols, dtype=torch.bool)
+    masks[:, rows // 2, cols // 2] = True
+    if offsets:
+        picks = torch.randint(len(offsets), (n,), generator=generator)
+        for index, pick in enumerate(picks.tolist()):
+            dy, dx = offsets[pick]
+            masks[index, rows // 2 + dy, cols // 2 + dx] = True
+    return masks.flatten(1)
 
 
 def build_network(

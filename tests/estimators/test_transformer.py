@@ -109,6 +109,7 @@ def test_warm_start_continues_the_kept_training(images):
         ({"n_init": 1.5}, TypeError, "n_init must be an integer"),
         ({"hidden_outputs": "hard"}, ValueError, "hidden_outputs must be one of"),
         ({"finetune_epochs": -1}, ValueError, "finetune_epochs must be >= 0"),
+        ({"start_elements": "lines"}, ValueError, "start_elements must be one of"),
     ],
 )
 def test_bad_init_parameters(images, params, error, message):

@@ -148,6 +148,21 @@ def test_a_given_start_element_is_the_activated_element(operation):
         bank.reset_parameters(selem=selem[:2])
 
 
+def test_pair_start_elements_are_the_centre_and_one_neighbour():
+    net = build_network(in_channels=1, conv_channels=[3, 1], kernel_sizes=5)
+    net.reset_parameters(generator=torch.Generator().manual_seed(0),
+                         conv_operations=("erosion", "dilation"), start_elements="pairs")
+    first = net.conv_layers[0].bises.activation()
+    assert first.activated.all() and (first.operation == "erosion").all()
+    selems = first.selem.reshape(3, 5, 5)
+    assert (selems.sum(axis=(1, 2)) == 2).all() and selems[:, 2, 2].all()
+    assert not selems[:, [0, 4], :].any() and not selems[:, :, [0, 4]].any()
+    single = net.conv_layers[1].bises.activation()  # 3 BiSEs too: pairs as well
+    assert (single.selem.sum(axis=1) == 2).all()
+    with pytest.raises(ValueError, match="start_elements must be one of"):
+        net.reset_parameters(conv_operations=("erosion", "dilation"), start_elements="lines")
+
+
 def test_bad_start_operations():
     net = build_network(in_channels=1, conv_channels=[1, 1], kernel_sizes=3)
     with pytest.raises(ValueError, match="one entry per BiSEL layer"):
