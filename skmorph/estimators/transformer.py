@@ -408,9 +408,8 @@ regularization_update_every, binarization, inference
                         start_elements=self.start_elements,
                     )
                 history = self.history_ if warm else []
-                phases = [self.max_epochs] + ([self.finetune_epochs] if (
-                    self.finetune_epochs and not warm and self.hidden_outputs == "smooth"
-                ) else [])
+                finetune = self.finetune_epochs and self.hidden_outputs == "smooth" and not warm
+                phases = [self.max_epochs, self.finetune_epochs] if finetune else [self.max_epochs]
                 kept = None
                 for phase, epochs in enumerate(phases):
                     if phase:  # fine-tuning a copy: the smooth network stays a candidate

@@ -159,20 +159,19 @@ class MorphologicalNeurons(nn.Module):
                         f"{tuple(selem.shape)}"
                     )
                 selem = selem.reshape(n, k)
-                support_size = k
-            if support_size is None:
+            elif support_size is not None:
+                selem = uniform(n, k) < min(float(support_size) / k, 1.0)
+                selem[torch.arange(n), (uniform(n) * k).long().clamp(max=k - 1)] = True
+            if selem is None:
                 weights = 0.5 + uniform(n, k)
             else:
-                if selem is None:
-                    selem = uniform(n, k) < min(float(support_size) / k, 1.0)
-                    selem[torch.arange(n), (uniform(n) * k).long().clamp(max=k - 1)] = True
                 weights = torch.where(selem, 1 + 0.5 * uniform(n, k), 0.5 / k * uniform(n, k))
             # under "dual" the weights are normalized to sum to n_weights
             self.raw_weight.copy_(
                 raw_weight_for(weights.view_as(self.raw_weight), self.weight_reparametrization)
             )
             flat = self.weight.flatten(1)
-            if support_size is None:
+            if selem is None:
                 bias = mean * flat.sum(1) * (1 + 0.01 * (2 * uniform(n) - 1))
                 scale = 1 / torch.sqrt(mean * (1 - mean) * (flat**2).sum(1))
             else:

@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from skmorph.nn.layers import BiSEL, DenseLUI, MorphologicalNeurons
+from skmorph.nn.reparametrization import check_option
 
-__all__ = ["HIDDEN_OUTPUTS", "MorphologicalNetwork", "build_network"]
+__all__ = ["HIDDEN_OUTPUTS", "START_ELEMENTS", "MorphologicalNetwork", "build_network"]
 
 HIDDEN_OUTPUTS = ("smooth", "binary")
 START_ELEMENTS = ("subwindows", "pairs")
@@ -61,11 +62,7 @@ class MorphologicalNetwork(nn.Module):
 
     def set_hidden_outputs(self, hidden_outputs: str) -> MorphologicalNetwork:
         """Switch the hidden banks to ``"binary"`` or ``"smooth"`` outputs (see the class)."""
-        if hidden_outputs not in HIDDEN_OUTPUTS:
-            raise ValueError(
-                f"hidden_outputs must be one of {HIDDEN_OUTPUTS}, got {hidden_outputs!r}"
-            )
-        self.hidden_outputs = hidden_outputs
+        self.hidden_outputs = check_option(hidden_outputs, "hidden_outputs", HIDDEN_OUTPUTS)
         banks = self.neuron_banks()
         for bank in banks if self.head is not None else banks[:-1]:
             bank.straight_through = hidden_outputs == "binary"
@@ -98,10 +95,7 @@ class MorphologicalNetwork(nn.Module):
         structures, such as one-pixel-wide lines, do not saturate). The LUIs keep the reference
         initialization, in the middle of their range.
         """
-        if start_elements not in START_ELEMENTS:
-            raise ValueError(
-                f"start_elements must be one of {START_ELEMENTS}, got {start_elements!r}"
-            )
+        check_option(start_elements, "start_elements", START_ELEMENTS)
         selems = {}
         hidden = self.dense_layers[:-1] if self.binary_output else self.dense_layers
         starts = {id(layer.neurons): (dense_support_size, None) for layer in hidden}
@@ -150,10 +144,8 @@ def _centre_pairs(n: int, kernel_size: tuple[int, int], generator) -> torch.Tens
     masks = torch.zeros(n, rows, cols, dtype=torch.bool)
     masks[:, rows // 2, cols // 2] = True
     if offsets:
-        picks = torch.randint(len(offsets), (n,), generator=generator)
-        for index, pick in enumerate(picks.tolist()):
-            dy, dx = offsets[pick]
-            masks[index, rows // 2 + dy, cols // 2 + dx] = True
+        picked = torch.tensor(offsets)[torch.randint(len(offsets), (n,), generator=generator)]
+        masks[torch.arange(n), rows // 2 + picked[:, 0], cols // 2 + picked[:, 1]] = True
     return masks.flatten(1)
 
 
