@@ -1,6 +1,7 @@
 """Reproduce the operator-learning experiments (spec 7.1 and 7.2) with MorphologicalTransformer.
 
 Run: python benchmarks/bench_operator_learning.py [--train 1000] [--test 200] [--epochs 60]
+     [--seeds 0 1 2] [--targets ...] [--param NAME=VALUE ...]
 
 Diskorect: for each target (dilation, erosion, opening, closing, white and black top-hat) and
 element (disk of radius 3, horizontal stick of length 7, 7x7 diagonal cross), a network is trained
@@ -86,12 +87,28 @@ def _parse_param(text: str) -> tuple[str, object]:
         return name, value
 
 
+def _fit(train, target, seed, args, extra, **params):
+    start = time.perf_counter()
+    model = MorphologicalTransformer(random_state=seed, max_epochs=args.epochs, device="cpu",
+                                     **{**params, **extra})
+    model.fit(train, target)
+    return model, time.perf_counter() - start
+
+
+def _cells(values) -> str:
+    """One cell for several seeds: the values joined (a single value for one seed)."""
+    return " · ".join(values)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--train", type=int, default=1000)
     parser.add_argument("--test", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--targets", nargs="*", default=list(TARGETS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="random_state of the models; each row is trained once per seed "
+                             "(the images stay those of seed 0)")
     parser.add_argument("--complement", choices=["auto", "always"], default="auto",
                         help="feed input complements for the top-hats only (auto) or always")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -105,7 +122,7 @@ def main() -> None:
     images = make_diskorect(args.train + args.test, random_state=0)
     train, test = images[: args.train], images[args.train :]
     print(f"# diskorect 50x50, {args.train} training / {args.test} test images, "
-          f"max {args.epochs} epochs, seed 0")
+          f"max {args.epochs} epochs, model seeds {args.seeds} (cells: one value per seed)")
     print("| target | element | complements | float error | binarized error | exact neurons "
           "| same SEs | kept start | seconds |")
     print("|---|---|---|---:|---:|---:|---|---|---:|")
@@ -113,43 +130,40 @@ def main() -> None:
         operation, hidden, complement = TARGETS[name]
         complement = complement or args.complement == "always"
         for selem_name, selem in SELEMS.items():
-            start = time.perf_counter()
-            model = MorphologicalTransformer(
-                hidden_channels=hidden, kernel_size=7, include_complement=complement,
-                random_state=0, max_epochs=args.epochs, device="cpu", **extra,
-            ).fit(train, operation(train, selem))
             target = operation(test, selem)
-            binarized = model.score(test, target)
-            model.set_params(inference="float")
-            floating = model.score(test, target)
-            report = model.binarization_report_
-            print(
-                f"| {name} | {selem_name} | {'yes' if complement else 'no'} "
-                f"| {1 - floating:.3f} | {1 - binarized:.3f} "
-                f"| {report['n_exact']}/{report['n_neurons']} "
-                f"| {'yes' if same_elements(model, selem, 'tophat' in name) else 'no'} "
-                f"| {', '.join(model.start_operations_)} "
-                f"| {time.perf_counter() - start:.0f} |",
-                flush=True,
-            )
+            cells = {key: [] for key in ("float", "binarized", "exact", "same", "start", "time")}
+            for seed in args.seeds:
+                model, seconds = _fit(train, operation(train, selem), seed, args, extra,
+                                      hidden_channels=hidden, kernel_size=7,
+                                      include_complement=complement)
+                binarized = model.score(test, target)
+                floating = model.set_params(inference="float").score(test, target)
+                report = model.binarization_report_
+                same = same_elements(model, selem, "tophat" in name)
+                cells["float"].append(f"{1 - floating:.3f}")
+                cells["binarized"].append(f"{1 - binarized:.3f}")
+                cells["exact"].append(f"{report['n_exact']}/{report['n_neurons']}")
+                cells["same"].append("yes" if same else "no")
+                cells["start"].append(", ".join(model.start_operations_))
+                cells["time"].append(f"{seconds:.0f}")
+            print(f"| {name} | {selem_name} | {'yes' if complement else 'no'} | "
+                  + " | ".join(_cells(values) for values in cells.values()) + " |", flush=True)
     noisy, clean = make_noisy_sticks(args.train + args.test, random_state=0)
     lines = [line(5, angle) for angle in (0, 45, 90)]
     ideal = np.logical_or.reduce([opening(noisy[args.train :], s) for s in lines])
-    start = time.perf_counter()
-    model = MorphologicalTransformer(hidden_channels=(3,), kernel_size=5, loss="mse",
-                                     include_complement=args.complement == "always",
-                                     random_state=0, max_epochs=args.epochs, device="cpu",
-                                     **extra)
-    model.fit(noisy[: args.train], clean[: args.train])
-
     ideal_dice = dice_scores(ideal, clean[args.train :]).mean()
-    print(f"\nnoisy sticks ([1, 3, 1], 5x5): binarized Dice "
-          f"{model.score(noisy[args.train:], clean[args.train:]):.4f}, ideal operator Dice "
-          f"{ideal_dice:.4f}, line elements found (0, 45, 90 degrees) "
-          f"{elements_found(model, lines)}, exact neurons {model.binarization_report_['n_exact']}/"
-          f"{model.binarization_report_['n_neurons']}, "
-          f"{time.perf_counter() - start:.0f} s")
-    print(model.describe())
+    print(f"\nnoisy sticks ([1, 3, 1], 5x5), ideal operator Dice {ideal_dice:.4f}:")
+    for seed in args.seeds:
+        model, seconds = _fit(noisy[: args.train], clean[: args.train], seed, args, extra,
+                              hidden_channels=(3,), kernel_size=5, loss="mse",
+                              include_complement=args.complement == "always")
+        report = model.binarization_report_
+        print(f"seed {seed}: binarized Dice "
+              f"{model.score(noisy[args.train:], clean[args.train:]):.4f}, line elements found "
+              f"(0, 45, 90 degrees) {elements_found(model, lines)}, exact neurons "
+              f"{report['n_exact']}/{report['n_neurons']}, {seconds:.0f} s", flush=True)
+        if len(args.seeds) == 1:
+            print(model.describe())
 
 
 if __name__ == "__main__":
