@@ -5,13 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import torch
 
 from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, LinearHead
-from skmorph.morphology.activation import EROSION, activation, output_bounds
+from skmorph.morphology.activation import EROSION
 from skmorph.morphology.projection import METHODS, BinarizedNeurons
 from skmorph.nn import BiSEL, DenseLUI, MorphologicalNetwork
-from skmorph.nn.reparametrization import smooth_threshold
 
 __all__ = ["binarize_network"]
 
@@ -67,16 +65,9 @@ def _bisel_levels(layer: BiSEL, v1: float, v2: float) -> tuple[float, float]:
     Only the BiSEs whose channel the LUI of their output reads must be activated: the LUI's
     conditions already allow any value in [0, 1] on the channels outside its element.
     """
-    weights, bias = layer.bises.numpy_parameters()
-    bises = activation(weights, bias, v1=v1, v2=v2)
-    low, high = output_bounds(weights, bises.selem, bises.operation, v1, v2)
-    scale = layer.bises.scale().detach().to("cpu", torch.float64).numpy()
-    xi = lambda x: smooth_threshold(torch.from_numpy(x), layer.bises.threshold).numpy()  # noqa: E731
-    out_low, out_high = xi(scale * (low - bias)), xi(scale * (high - bias))
-    if layer.bises.straight_through:  # binary outputs where activated
-        out_low, out_high = np.zeros_like(out_low), np.ones_like(out_high)
+    activated, out_low, out_high = layer.bises.neuron_output_levels(v1, v2)
     c_in, c_out = layer.in_channels, layer.out_channels
-    activated = bises.activated.reshape(c_in, c_out)
+    activated = activated.reshape(c_in, c_out)
     if layer.luis is None:
         if not activated.all():
             return math.nan, math.nan

@@ -100,13 +100,15 @@ default="activated"
         ``"reference"`` they differ by their random draws. ``"auto"``: every pattern, at most
         4, with ``"activated"`` (2 for one layer, 4 for two or more); 1 with ``"reference"`` or
         a given pattern (restarts from a given pattern differ by their random draws).
-    start_elements : {"subwindows", "pairs"}, default="subwindows"
+    start_elements : {"pairs", "subwindows"}, default="pairs"
         With ``init="activated"`` (or a pattern), the elements the BiSEs of a layer with
-        several of them start on: random sub-windows of about a fifth of the window, or
-        ``"pairs"``, the centre pixel and one random 8-neighbour (for thin structures, which
-        erosions by larger random elements empty everywhere: on the noisy sticks this start
-        finds the three line elements, see ``benchmarks/README.md``). A layer with one BiSE
-        starts on its whole window either way.
+        several of them start on: ``"pairs"``, the centre pixel and one 8-neighbour, the BiSEs
+        of the layer taking the four line directions in a random order; or
+        ``"subwindows"``, random sub-windows of about a fifth of the window. Erosions of thin
+        structures by larger random elements are empty everywhere, so sub-windows start the
+        noisy-sticks network saturated (no line found), where pairs find the line elements
+        (see ``benchmarks/README.md``). A layer with one BiSE starts on its whole window
+        either way.
     include_complement : bool, default=True
         Feed the complement of each input channel too, so that non-increasing operators such as
         top-hats can be represented (spec section 6).
@@ -175,7 +177,7 @@ regularization_update_every, binarization, inference
         level_sets=None,
         init="activated",
         n_init="auto",
-        start_elements="subwindows",
+        start_elements="pairs",
         loss="bce",
         hidden_outputs="smooth",
         finetune_epochs=30,
@@ -391,42 +393,14 @@ regularization_update_every, binarization, inference
             for index, operations in enumerate(starts):
                 if index:
                     generator = torch.Generator().manual_seed(int(seeds[index]))
-                if warm:
-                    network = self.network_
-                else:
-                    with torch.random.fork_rng(devices=[]):
-                        network = build_network(
-                            in_channels=inputs.shape[1],
-                            conv_channels=[*self.hidden_channels, targets.shape[1]],
-                            kernel_sizes=kernel_sizes,
-                            padding=self.padding,
-                            hidden_outputs=self.hidden_outputs,
-                            **self._neuron_options(),
-                        )
-                    network.reset_parameters(
-                        float(inputs.mean()), generator, conv_operations=operations,
-                        start_elements=self.start_elements,
-                    )
-                history = self.history_ if warm else []
-                finetune = self.finetune_epochs and self.hidden_outputs == "smooth" and not warm
-                phases = [self.max_epochs, self.finetune_epochs] if finetune else [self.max_epochs]
-                kept = None
-                for phase, epochs in enumerate(phases):
-                    if phase:  # fine-tuning a copy: the smooth network stays a candidate
-                        network = copy.deepcopy(network).set_hidden_outputs("binary")
-                        history = list(history)
-                    self.network_, done = network, len(history)
-                    history = self._train(
-                        network, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
-                        validation, score, history=history, max_epochs=epochs,
-                    )
-                    for entry in history[done:]:
-                        entry["hidden_outputs"] = network.hidden_outputs
-                    binarized, report = self._binarize(self.binarization)
-                    predicted = binarized.transform(images[scored].astype(np.float64))
-                    dice = float(dice_scores(predicted, targets[scored]).mean())
-                    if kept is None or dice > kept[0]:
-                        kept = (dice, operations, network, history, binarized, report)
+                network = self.network_ if warm else self._start_network(
+                    inputs, targets.shape[1], kernel_sizes, operations, generator
+                )
+                dice, *trained = self._train_start(
+                    network, generator, (inputs, outputs), validation, score,
+                    scored=(images[scored], targets[scored]), warm=warm,
+                )
+                kept = (dice, operations, *trained)
                 scores.append(kept[0])
                 if best is None or kept[0] > best[0]:
                     best = kept
@@ -438,6 +412,53 @@ regularization_update_every, binarization, inference
             if not warm:  # a warm start continues the kept training: its restarts stand
                 self.init_scores_ = scores
         return self
+
+    def _start_network(self, inputs, n_outputs, kernel_sizes, operations, generator):
+        """A new network, initialized from ``operations`` (see ``init``)."""
+        with torch.random.fork_rng(devices=[]):
+            network = build_network(
+                in_channels=inputs.shape[1],
+                conv_channels=[*self.hidden_channels, n_outputs],
+                kernel_sizes=kernel_sizes,
+                padding=self.padding,
+                hidden_outputs=self.hidden_outputs,
+                **self._neuron_options(),
+            )
+        network.reset_parameters(
+            float(inputs.mean()), generator, conv_operations=operations,
+            start_elements=self.start_elements,
+        )
+        return network
+
+    def _train_start(self, network, generator, training, validation, score, *, scored, warm):
+        """Train one restart: the main phase, then the fine-tuning of a copy (``finetune_epochs``).
+
+        ``training``: the (inputs, outputs) tensors; ``scored``: the (images, targets) arrays
+        the binarized networks are scored on. Returns ``(binarized Dice, network, history,
+        binarized, report)`` of whichever phase's network binarizes better there.
+        """
+        (inputs, outputs), (scored_images, scored_targets) = training, scored
+        history = self.history_ if warm else []
+        finetune = self.finetune_epochs and self.hidden_outputs == "smooth" and not warm
+        phases = [self.max_epochs, self.finetune_epochs] if finetune else [self.max_epochs]
+        kept = None
+        for phase, epochs in enumerate(phases):
+            if phase:  # fine-tuning a copy: the smooth network stays a candidate
+                network = copy.deepcopy(network).set_hidden_outputs("binary")
+                history = list(history)
+            self.network_, done = network, len(history)  # _binarize reads self.network_
+            history = self._train(
+                network, _LOSS_FUNCTIONS[self.loss], inputs, outputs, generator,
+                validation, score, history=history, max_epochs=epochs,
+            )
+            for entry in history[done:]:
+                entry["hidden_outputs"] = network.hidden_outputs
+            binarized, report = self._binarize(self.binarization)
+            predicted = binarized.transform(scored_images.astype(np.float64))
+            dice = float(dice_scores(predicted, scored_targets).mean())
+            if kept is None or dice > kept[0]:
+                kept = (dice, network, history, binarized, report)
+        return kept
 
     def _training_options(self, max_epochs=None):
         options = super()._training_options(max_epochs)

@@ -238,6 +238,24 @@ class MorphologicalNeurons(nn.Module):
         """Binarized neurons (flat elements); see :func:`skmorph.morphology.binarize_neurons`."""
         return binarize_neurons(*self.numpy_parameters(), method=method)
 
+    def neuron_output_levels(
+        self, v1: float, v2: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per neuron, for inputs in ``[0, v1] U [v2, 1]``: whether it is activated, and the
+        highest output on its 0 side and the lowest on its 1 side (meaningful where activated).
+
+        A :attr:`straight_through` bank's outputs are binary: 0 and 1.
+        """
+        weights, bias = self.numpy_parameters()
+        result = activation(weights, bias, v1=v1, v2=v2)
+        if self.straight_through:
+            return result.activated, np.zeros(len(bias)), np.ones(len(bias))
+        low, high = output_bounds(weights, result.selem, result.operation, v1, v2)
+        with torch.no_grad():
+            scale = self.scale().to("cpu", torch.float64).numpy()
+        xi = lambda x: smooth_threshold(torch.from_numpy(x), self.threshold).numpy()  # noqa: E731
+        return result.activated, xi(scale * (low - bias)), xi(scale * (high - bias))
+
     def output_levels(self, v1: float, v2: float) -> tuple[float, float]:
         """Almost-binary levels of the outputs when the inputs lie in ``[0, v1] U [v2, 1]``.
 
@@ -245,17 +263,10 @@ class MorphologicalNeurons(nn.Module):
         ``(nan, nan)``: the guarantee of exact binarization does not propagate past this bank.
         A :attr:`straight_through` bank's outputs are binary: ``(0, 1)``.
         """
-        weights, bias = self.numpy_parameters()
-        result = activation(weights, bias, v1=v1, v2=v2)
-        if not result.activated.all():
+        activated, low, high = self.neuron_output_levels(v1, v2)
+        if not activated.all():
             return math.nan, math.nan
-        if self.straight_through:
-            return 0.0, 1.0
-        low, high = output_bounds(weights, result.selem, result.operation, v1, v2)
-        with torch.no_grad():
-            scale = self.scale().to("cpu", torch.float64).numpy()
-        xi = lambda x: smooth_threshold(torch.from_numpy(x), self.threshold).numpy()  # noqa: E731
-        return float(xi(scale * (low - bias)).max()), float(xi(scale * (high - bias)).min())
+        return float(low.max()), float(high.min())
 
     def extra_repr(self) -> str:
         return (

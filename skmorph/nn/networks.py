@@ -91,8 +91,9 @@ class MorphologicalNetwork(nn.Module):
         layer has one BiSE, by random sub-windows of about ``channel_support_fraction`` of it
         when it has several (started alike, the BiSEs of a layer would receive alike gradients
         and stay alike). With ``start_elements="pairs"`` those BiSEs start instead on the
-        centre pixel and one random pixel of its 8-neighbourhood (elements that thin
-        structures, such as one-pixel-wide lines, do not saturate). The LUIs keep the reference
+        centre pixel and one pixel of its 8-neighbourhood, the BiSEs of a layer taking the
+        directions 0, 45, 90 and 135 degrees in a random order (elements that thin structures,
+        such as one-pixel-wide lines, do not saturate). The LUIs keep the reference
         initialization, in the middle of their range.
         """
         check_option(start_elements, "start_elements", START_ELEMENTS)
@@ -137,14 +138,23 @@ class MorphologicalNetwork(nn.Module):
 
 
 def _centre_pairs(n: int, kernel_size: tuple[int, int], generator) -> torch.Tensor:
-    """``n`` flat masks: the centre of the window and one random pixel of its 8-neighbours."""
+    """``n`` flat masks: the centre of the window and one pixel of its 8-neighbourhood.
+
+    The neighbours go through the line directions in a random order (0, 45, 90 and 135
+    degrees, where the window has them), one of the two opposite neighbours drawn at random, so
+    that the BiSEs of a layer start in different directions as long as there are directions
+    left (alike starts would stay alike).
+    """
     rows, cols = kernel_size
-    offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)
-               if (dy, dx) != (0, 0) and abs(dy) <= rows // 2 and abs(dx) <= cols // 2]
+    directions = [(dy, dx) for dy, dx in ((0, 1), (-1, 1), (-1, 0), (-1, -1))
+                  if abs(dy) <= rows // 2 and abs(dx) <= cols // 2]
     masks = torch.zeros(n, rows, cols, dtype=torch.bool)
     masks[:, rows // 2, cols // 2] = True
-    if offsets:
-        picked = torch.tensor(offsets)[torch.randint(len(offsets), (n,), generator=generator)]
+    if directions:
+        order = torch.randperm(len(directions), generator=generator)
+        picked = torch.tensor(directions)[order[torch.arange(n) % len(directions)]]
+        signs = 2 * torch.randint(2, (n, 1), generator=generator) - 1
+        picked = picked * signs
         masks[torch.arange(n), rows // 2 + picked[:, 0], cols // 2 + picked[:, 1]] = True
     return masks.flatten(1)
 

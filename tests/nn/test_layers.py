@@ -163,6 +163,22 @@ def test_pair_start_elements_are_the_centre_and_one_neighbour():
         net.reset_parameters(conv_operations=("erosion", "dilation"), start_elements="lines")
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_pair_start_elements_take_distinct_directions(seed):
+    generator = torch.Generator().manual_seed(seed)
+    net = build_network(in_channels=1, conv_channels=[4, 1], kernel_sizes=3)
+    net.reset_parameters(generator=generator, conv_operations=("erosion", "dilation"),
+                         start_elements="pairs")
+    selems = net.conv_layers[0].bises.activation().selem.reshape(4, 3, 3)
+    # a line through the centre: the element and its reflection give the direction
+    directions = {tuple((s | s[::-1, ::-1]).flatten()) for s in selems}
+    assert len(directions) == 4
+    flat = build_network(in_channels=1, conv_channels=[3, 1], kernel_sizes=[(1, 3), 1])
+    flat.reset_parameters(generator=generator, conv_operations=("erosion", "dilation"),
+                          start_elements="pairs")  # only the horizontal direction fits
+    assert flat.conv_layers[0].bises.activation().selem.sum(axis=1).tolist() == [2, 2, 2]
+
+
 def test_bad_start_operations():
     net = build_network(in_channels=1, conv_channels=[1, 1], kernel_sizes=3)
     with pytest.raises(ValueError, match="one entry per BiSEL layer"):
