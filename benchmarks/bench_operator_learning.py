@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
                         help="random_state of the models; each row is trained once per seed "
                              "(the images stay those of seed 0)")
+    parser.add_argument("--no-sticks", action="store_true", help="skip the noisy sticks")
     parser.add_argument("--complement", choices=["auto", "always"], default="auto",
                         help="feed input complements for the top-hats only (auto) or always")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -148,6 +149,11 @@ def main() -> None:
                 cells["time"].append(f"{seconds:.0f}")
             print(f"| {name} | {selem_name} | {'yes' if complement else 'no'} | "
                   + " | ".join(_cells(values) for values in cells.values()) + " |", flush=True)
+    if not args.no_sticks:
+        noisy_sticks(args, extra)
+
+
+def noisy_sticks(args, extra) -> None:
     noisy, clean = make_noisy_sticks(args.train + args.test, random_state=0)
     lines = [line(5, angle) for angle in (0, 45, 90)]
     ideal = np.logical_or.reduce([opening(noisy[args.train :], s) for s in lines])

@@ -100,12 +100,12 @@ default="activated"
         ``"reference"`` they differ by their random draws. ``"auto"``: every pattern, at most
         4, with ``"activated"`` (2 for one layer, 4 for two or more); 1 with ``"reference"`` or
         a given pattern (restarts from a given pattern differ by their random draws).
-    start_elements : {"pairs", "subwindows"}, default="pairs"
+    start_elements : {"subwindows", "pairs"}, default="subwindows"
         With ``init="activated"`` (or a pattern), the elements the BiSEs of a layer with
-        several of them start on: ``"pairs"``, the centre pixel and one 8-neighbour, the BiSEs
-        of the layer taking the four line directions in a random order; or
-        ``"subwindows"``, random sub-windows of about a fifth of the window. Erosions of thin
-        structures by larger random elements are empty everywhere, so sub-windows start the
+        several of them start on: random sub-windows of about a fifth of the window, or
+        ``"pairs"``, the centre pixel and one 8-neighbour, the BiSEs of the layer taking the
+        four line directions in a random order. Use ``"pairs"`` for thin structures: their
+        erosions by larger random elements are empty everywhere, so sub-windows start the
         noisy-sticks network saturated (no line found), where pairs find the line elements
         (see ``benchmarks/README.md``). A layer with one BiSE starts on its whole window
         either way.
@@ -177,7 +177,7 @@ regularization_update_every, binarization, inference
         level_sets=None,
         init="activated",
         n_init="auto",
-        start_elements="pairs",
+        start_elements="subwindows",
         loss="bce",
         hidden_outputs="smooth",
         finetune_epochs=30,
