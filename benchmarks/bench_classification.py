@@ -1,5 +1,6 @@
-"""The classification study of spec 7.3: DenseLUI(784 -> 4096) + float head, four
-regularization configurations and PA, against a float MLP and a BinaryConnect-style baseline.
+"""The classification study of the BiMoNN paper (arXiv:2401.03830): DenseLUI(784 -> 4096) +
+float head, four regularization configurations and PA, against a float MLP and a
+BinaryConnect-style baseline.
 
 Run: python benchmarks/bench_classification.py \
          --data /usr/share/datasets/fashion-mnist --epochs 3

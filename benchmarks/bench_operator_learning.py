@@ -1,4 +1,4 @@
-"""Reproduce the operator-learning experiments (spec 7.1 and 7.2) with MorphologicalTransformer.
+"""Reproduce the operator-learning experiments of the BiMoNN papers with MorphologicalTransformer.
 
 Run: python benchmarks/bench_operator_learning.py [--train 1000] [--test 200] [--epochs 60]
      [--seeds 0 1 2] [--targets ...] [--param NAME=VALUE ...]

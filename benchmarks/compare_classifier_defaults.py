@@ -2,7 +2,7 @@
 
 Run: python benchmarks/compare_classifier_defaults.py
 
-The "paper" setup is the spec's dense initialization, no input complements and the float head
+The "paper" setup is the paper's dense initialization, no input complements and the float head
 kept as trained (init_support_size=None, include_complement=False, refit_head=False); the
 digits split is 75/25, stratified, seed 0.
 """

@@ -77,7 +77,8 @@ def main() -> None:
                     model.set_params(warm_start=True, max_epochs=epochs).fit(
                         train, operation(train, selem))
                 else:
-                    model.binarized_, model.binarization_report_ = model._binarize("activable")
+                    model.binarized_, model.binarization_report_ = model.binarize(
+                        "activable", return_report=True)
                 binarized = model.score(test, target)
                 model.set_params(inference="float")
                 scores.append((model.score(test, target), binarized))

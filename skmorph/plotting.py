@@ -124,7 +124,7 @@ def plot_transform(transformer, X, Y=None, n_images: int = 3, channel: int = 0, 
     plt = _pyplot()
     X = np.asarray(X)[:n_images]
     floating, binarized = float_and_binarized_outputs(transformer, X)
-    shape = transformer.training_shape_[1:]
+    shape = transformer.input_shape_[1:]
 
     def image(array, index):
         array = np.asarray(array)[index]

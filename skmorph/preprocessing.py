@@ -55,7 +55,7 @@ class LevelSetBinarizer(TransformerMixin, BaseEstimator):
     """Binarize real features by thresholds learned in ``fit`` (a thermometer encoding).
 
     Each feature ``f`` becomes the bits ``x_f > t`` for its learned thresholds ``t``: the
-    tabular form of the level sets of spec section 6. Binary features pass through as one bit.
+    tabular form of the level sets of images. Binary features pass through as one bit.
 
     Parameters
     ----------

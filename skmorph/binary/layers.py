@@ -66,7 +66,7 @@ class Thresholds(_Layer):
     the single threshold 0.5 and passes through). For images, ``thresholds`` has one row per
     channel and every pixel of the channel uses it (level sets). With ``complement=True`` the
     complements of all bits follow them, so that a network of increasing operators can compute
-    non-increasing ones (set differences such as top-hats; spec section 6).
+    non-increasing ones (set differences such as top-hats).
 
     Parameters
     ----------

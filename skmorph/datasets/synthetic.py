@@ -1,4 +1,4 @@
-"""Synthetic binary image datasets of the BiMoNN experiments (spec section 7)."""
+"""Synthetic binary image datasets of the BiMoNN experiments (arXiv:2401.03830, DGMM 2022)."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ def _bisel_levels(layer: BiSEL, v1: float, v2: float) -> tuple[float, float]:
 
 
 def exactness_levels(network: MorphologicalNetwork) -> list[tuple[float, float]]:
-    """Almost-binary levels after each layer, starting from binary inputs (spec section 3).
+    """Almost-binary levels after each layer, starting from binary inputs.
 
     The float network thresholded at 1/2 equals its binarization on every binary input when
     every entry is finite (each layer activated for the levels of its inputs); ``nan`` marks the

@@ -8,8 +8,8 @@ where ``lambda0(b) >= 0`` is the multiplier of the sum constraint (the amount by
 weights must be lowered so that their positive parts sum to ``b``; 0 when they already fit).
 ``Phi`` is continuous, strictly increasing and piecewise linear, with breakpoints at the weights of
 ``S`` and at the biases ``P_j`` where an outside weight starts being lowered. Bisection over the
-two sorted lists finds the linear piece that holds the root; the closed form of the spec then
-gives ``b*`` and ``lambda0``. Root ``< 0`` means the corner ``b* = 0``.
+two sorted lists finds the linear piece that holds the root; the closed form of the PA
+projection then gives ``b*`` and ``lambda0``. Root ``< 0`` means the corner ``b* = 0``.
 
 Candidates are described by a split of weights sorted in decreasing order: positions
 ``[0, split)`` are ``S`` and the rest is outside, each part in decreasing order.

@@ -1,4 +1,7 @@
-"""When a thresholded linear neuron *is* an erosion or a dilation (spec section 3).
+"""When a thresholded linear neuron *is* an erosion or a dilation.
+
+The conditions of Aouad & Talbot (arXiv:2401.03830); see the docs page "Exact and approximate
+binarization", section "Activated neurons are binarized exactly".
 
 A neuron with weights ``w`` and bias ``b`` computes ``[x . w > b]`` on binary inputs ``x``. It is
 *activated* when that function equals a dilation (OR over a set ``S`` of inputs) or an erosion
@@ -75,7 +78,7 @@ def _operations(is_erosion: np.ndarray) -> np.ndarray:
 def activation(weights, bias, v1: float = 0.0, v2: float = 1.0) -> ActivationResult:
     """Test which neurons are exactly erosions or dilations.
 
-    Implements the conditions of spec section 3 for inputs in ``[0, v1] U [v2, 1]`` (binary
+    Implements the activation conditions for inputs in ``[0, v1] U [v2, 1]`` (binary
     inputs: ``v1=0, v2=1``); with ``S`` the structuring element and ``w+`` the positive part:
 
     - dilation by S iff ``sum_{k not in S} w+_k + v1 sum_S w < b < v2 min_S w + sum_{w<0} w``
@@ -129,7 +132,7 @@ def output_bounds(weights, selem, operation, v1: float = 0.0, v2: float = 1.0):
 
     Returns ``(low, high)``: ``low`` is the largest value of ``x . w`` over the inputs where the
     operation by ``selem`` gives 0, ``high`` the smallest over the inputs where it gives 1. The
-    neuron computes the operation iff ``low < b < high`` (the conditions of spec section 3), and a
+    neuron computes the operation iff ``low < b < high`` (the activation conditions), and a
     following smooth threshold maps its outputs to ``[0, xi(p (low - b))] U [xi(p (high - b)), 1]``,
     which is how almost-binary ranges propagate through a network.
 

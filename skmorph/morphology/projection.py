@@ -1,5 +1,6 @@
 """The closest morphological neuron: projections onto the activable set (PA) and the constant set
-(PC), spec section 4, solved exactly by sorting and scanning, vectorized over neurons.
+(PC) of Aouad & Talbot (arXiv:2401.03830), solved exactly by sorting and scanning, vectorized
+over neurons.
 
 PA. For a dilation by ``S`` the (closed) activable set is
 ``{(W, b) : sum_{k not in S} w_k <= b <= w_k for k in S, W >= 0}``; the projection of
@@ -141,10 +142,10 @@ class BinarizedNeurons:
 def activable_optimum(weights, bias, raised, lowered, sum_active, rest):
     """Bias, multiplier and distance of the dilation projection for known active sets.
 
-    The closed form of spec section 4a, written with masked sums only (no full-size
-    intermediate per term), so that the torch regularizer evaluates and differentiates it at
-    the cost of a few passes over the weights. Works unchanged on NumPy arrays and torch
-    tensors; masks are 0/1 floats of the dtype of ``weights``.
+    The closed form of the PA projection (docs: "Exact and approximate binarization"), written
+    with masked sums only (no full-size intermediate per term), so that the torch regularizer
+    evaluates and differentiates it at the cost of a few passes over the weights. Works
+    unchanged on NumPy arrays and torch tensors; masks are 0/1 floats of the dtype of ``weights``.
 
     Parameters
     ----------
@@ -184,7 +185,7 @@ def activable_optimum(weights, bias, raised, lowered, sum_active, rest):
 
 
 def activable_closed_form(weights, bias, inside, raised, lowered, sum_active):
-    """Projection onto the dilation activable set for known active sets (spec section 4a).
+    """Projection onto the dilation activable set for known active sets (docs: "How PA is solved").
 
     Same arguments as :func:`activable_optimum` with ``inside`` (the element ``S``) instead of
     ``rest``; also returns the projected weights.
@@ -226,7 +227,7 @@ def _take(array, index):
 
 
 def project_activable(weights, bias) -> Projection:
-    """Project neurons onto the closest activable set (erosion or dilation), spec section 4a.
+    """Project neurons onto the closest activable set (erosion or dilation): PA.
 
     Every upper level set of the weights is a candidate element, for both operations; the
     projection of smallest distance is returned. Exact (it is the optimum a generic QP solver
@@ -311,7 +312,7 @@ def project_activable_on(weights, bias, selem, operation) -> Projection:
 
 
 def project_constant(weights, bias, mode: str = "exact") -> ConstantProjection:
-    """Project neurons onto the closest constant set ``theta 1_S`` (spec section 4b).
+    """Project neurons onto the closest constant set ``theta 1_S``: PC.
 
     Parameters
     ----------

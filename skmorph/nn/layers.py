@@ -1,4 +1,4 @@
-"""BiSE, LUI, BiSEL and DenseLUI layers (spec sections 2 and 6).
+"""BiSE, LUI, BiSEL and DenseLUI layers of Aouad & Talbot (arXiv:2401.03830).
 
 Every layer is built from :class:`MorphologicalNeurons`: a bank of neurons
 ``xi(p (x . w - b))`` with reparametrized weights and bias and a learnable scale ``p``. The bank
@@ -121,9 +121,9 @@ class MorphologicalNeurons(nn.Module):
         operation: str | None = None,
         selem: torch.Tensor | None = None,
     ) -> None:
-        """Initialize so that outputs start unsaturated (spec section 2), or sparse.
+        """Initialize so that outputs start unsaturated (the paper's scheme), or sparse.
 
-        Default (spec section 2): weights uniform in ``[1/2, 3/2]`` (mean 1), the bias
+        Default (the paper's scheme): weights uniform in ``[1/2, 3/2]`` (mean 1), the bias
         ``input_mean * sum(w)`` with 1% noise (the mean pre-activation on inputs of that mean),
         and the scale ``p`` that gives the pre-activation of Bernoulli(``input_mean``) inputs
         unit standard deviation.
@@ -294,7 +294,7 @@ def pad(x: torch.Tensor, kernel_size: tuple[int, int], padding: str) -> torch.Te
 
 
 class BiSE(nn.Module):
-    """BiSE layer: one smooth erosion/dilation per output channel (spec section 2).
+    """BiSE layer: one smooth erosion/dilation per output channel.
 
     ``y_j = xi(p_j (x * W_j - b_j))`` where ``*`` is a 2-D convolution over all input channels
     with "same" output size; pixels outside the image come from ``padding``.
@@ -337,7 +337,7 @@ class BiSE(nn.Module):
 
 
 class LUI(BiSE):
-    """Logical union/intersection of channels: a BiSE with a 1x1 kernel (spec section 6).
+    """Logical union/intersection of channels: a BiSE with a 1x1 kernel.
 
     Activated, output ``j`` is the OR (union) or AND (intersection) of a subset of the input
     channels.
@@ -349,7 +349,7 @@ class LUI(BiSE):
 
 
 class DenseLUI(nn.Module):
-    """Fully connected LUI: each output unit a smooth OR/AND of its inputs (spec section 6).
+    """Fully connected LUI: each output unit a smooth OR/AND of its inputs.
 
     Shape: input ``(N, in_features)``, output ``(N, out_features)`` in ``[0, 1]``.
     """
@@ -368,7 +368,7 @@ class DenseLUI(nn.Module):
 
 
 class BiSEL(nn.Module):
-    """BiSEL: a BiSE per (input, output) channel pair, then a LUI per output (spec section 6).
+    """BiSEL: a BiSE per (input, output) channel pair, then a LUI per output.
 
     The BiSE of pair ``(i, j)`` sees only input channel ``i``; the LUI of output ``j`` combines
     the ``in_channels`` maps ``psi_ij(x_i)``. Binarized, output ``j`` is a union or intersection

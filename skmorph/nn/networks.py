@@ -28,7 +28,7 @@ class MorphologicalNetwork(nn.Module):
     last bank when there is no head) pass its outputs thresholded at 1/2, with a
     straight-through gradient (see :attr:`MorphologicalNeurons.straight_through`): each layer
     then learns on the binary values that it reads once the network is binarized, instead of
-    soft values that binarization would discard. ``"smooth"`` (default) is the spec's network.
+    soft values that binarization would discard. ``"smooth"`` (default) is the paper's network.
     """
 
     def __init__(

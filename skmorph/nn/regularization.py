@@ -1,4 +1,7 @@
-"""The regularization toward binarizable weights: ``lambda * sum of distances`` (spec section 5)."""
+"""The regularization toward binarizable weights: ``lambda * sum of distances``.
+
+See the user guide, "Regularization", and Aouad & Talbot (arXiv:2401.03830).
+"""
 
 from __future__ import annotations
 

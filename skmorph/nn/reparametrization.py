@@ -1,4 +1,4 @@
-"""Smooth thresholds and the reparametrizations of BiSE weights and biases (spec section 2)."""
+"""Smooth thresholds and the reparametrizations of BiSE weights and biases."""
 
 from __future__ import annotations
 

@@ -139,7 +139,8 @@ def train(
     Raises
     ------
     FloatingPointError
-        If the loss becomes NaN or infinite.
+        If the loss becomes NaN or infinite (checked at every step), or a parameter does
+        (checked after every epoch): the training diverged.
     """
     history = [] if history is None else history
     optimizer = torch.optim.Adam(
@@ -175,6 +176,7 @@ def train(
             totals["loss"] += loss.item()
             totals["data_loss"] += data_loss.item()
             totals["regularization"] += float(torch.as_tensor(penalty).detach())
+        _check_finite_parameters(network, epoch, step)
         entry = {"epoch": epoch, "steps": n_batches}
         entry.update({key: value / max(n_batches, 1) for key, value in totals.items()})
         network.eval()
@@ -205,6 +207,15 @@ def train(
     if best_state is not None:
         network.load_state_dict(best_state)
     return history
+
+
+def _check_finite_parameters(network: nn.Module, epoch: int, step: int) -> None:
+    for name, parameter in network.named_parameters():
+        if not torch.isfinite(parameter).all():
+            raise FloatingPointError(
+                f"the training diverged: parameter {name!r} became NaN or infinite during "
+                f"epoch {epoch} (step {step}); lower learning_rate or regularization_weight"
+            )
 
 
 def _progress_line(entry: dict) -> str:

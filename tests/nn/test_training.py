@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from skmorph.morphology import dilation, erosion, opening
 from skmorph.nn import Regularizer, TrainingOptions, build_network, train
@@ -105,6 +106,25 @@ def test_nan_loss_raises_a_clear_error():
             regularizer=Regularizer(),
             generator=torch.Generator().manual_seed(0),
         )
+
+
+def test_parameters_that_become_non_finite_with_a_finite_loss_raise_a_clear_error():
+    rng = np.random.default_rng(4)
+    images = torch.tensor(rng.random((16, 8, 8)) < 0.5, dtype=torch.float32)[:, None]
+    network = build_network(in_channels=1, conv_channels=[1], kernel_sizes=3)
+
+    def break_a_weight(optimizer, args, kwargs):  # the loss was finite, the step was not
+        with torch.no_grad():
+            network.conv_layers[0].bises.raw_bias.fill_(float("inf"))
+
+    handle = register_optimizer_step_post_hook(break_a_weight)
+    try:
+        with pytest.raises(FloatingPointError, match=r"diverged.*raw_bias.*epoch 1"):
+            train(network, torch.nn.functional.mse_loss, images, images,
+                  options=TrainingOptions(max_epochs=1, batch_size=16),
+                  regularizer=Regularizer(), generator=torch.Generator().manual_seed(0))
+    finally:
+        handle.remove()
 
 
 def test_validation_early_stopping_restores_the_best_weights():
