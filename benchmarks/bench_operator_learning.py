@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import re
 import time
 
 import numpy as np
@@ -77,6 +78,13 @@ def elements_found(model, selems) -> list[bool]:
     return [any(_equal_up_to_reflection(t[2], s) for t in terms) for s in selems]
 
 
+def _formula(model, limit: int = 60) -> str:
+    """The learned formula, shortened; elements drawn row by row are summarized."""
+    (formula,) = model.formula()
+    formula = re.sub(r"\[[.#/]+\]", "[drawn]", formula)
+    return formula if len(formula) <= limit else formula[: limit - 3] + "..."
+
+
 def _parse_param(text: str) -> tuple[str, object]:
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
@@ -125,14 +133,15 @@ def main() -> None:
     print(f"# diskorect 50x50, {args.train} training / {args.test} test images, "
           f"max {args.epochs} epochs, model seeds {args.seeds} (cells: one value per seed)")
     print("| target | element | complements | float error | binarized error | exact neurons "
-          "| same SEs | kept start | seconds |")
-    print("|---|---|---|---:|---:|---:|---|---|---:|")
+          "| same SEs | kept start | seconds | formula |")
+    print("|---|---|---|---:|---:|---:|---|---|---:|---|")
     for name in args.targets:
         operation, hidden, complement = TARGETS[name]
         complement = complement or args.complement == "always"
         for selem_name, selem in SELEMS.items():
             target = operation(test, selem)
-            cells = {key: [] for key in ("float", "binarized", "exact", "same", "start", "time")}
+            cells = {key: [] for key in ("float", "binarized", "exact", "same", "start", "time",
+                                         "formula")}
             for seed in args.seeds:
                 model, seconds = _fit(train, operation(train, selem), seed, args, extra,
                                       hidden_channels=hidden, kernel_size=7,
@@ -145,8 +154,10 @@ def main() -> None:
                 cells["binarized"].append(f"{1 - binarized:.3f}")
                 cells["exact"].append(f"{report['n_exact']}/{report['n_neurons']}")
                 cells["same"].append("yes" if same else "no")
-                cells["start"].append(", ".join(model.start_operations_))
+                start = model.start_operations_
+                cells["start"].append(start if isinstance(start, str) else ", ".join(start))
                 cells["time"].append(f"{seconds:.0f}")
+                cells["formula"].append(_formula(model))
             print(f"| {name} | {selem_name} | {'yes' if complement else 'no'} | "
                   + " | ".join(_cells(values) for values in cells.values()) + " |", flush=True)
     if not args.no_sticks:
@@ -167,7 +178,8 @@ def noisy_sticks(args, extra) -> None:
         print(f"seed {seed}: binarized Dice "
               f"{model.score(noisy[args.train:], clean[args.train:]):.4f}, line elements found "
               f"(0, 45, 90 degrees) {elements_found(model, lines)}, exact neurons "
-              f"{report['n_exact']}/{report['n_neurons']}, {seconds:.0f} s", flush=True)
+              f"{report['n_exact']}/{report['n_neurons']}, {seconds:.0f} s; "
+              f"{_formula(model, 200)}", flush=True)
         if len(args.seeds) == 1:
             print(model.describe())
 

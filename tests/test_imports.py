@@ -31,7 +31,9 @@ def run_without_torch(code: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(
-    "module", ["skmorph", "skmorph.morphology", "skmorph.datasets", "skmorph.binary"]
+    "module",
+    ["skmorph", "skmorph.morphology", "skmorph.datasets", "skmorph.binary",
+     "skmorph.binary.search", "skmorph.binary.programs"],
 )
 def test_numpy_side_imports_without_torch(module):
     result = run_without_torch(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import inspect
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -212,6 +212,10 @@ class TrainingData:
     X: np.ndarray
     y: np.ndarray
     stratify: np.ndarray | None = None
+    # set by the template after the validation split: what training uses, and what candidates
+    # are scored on (the validation part with early stopping, else the training data)
+    train_index: np.ndarray | slice = field(default_factory=lambda: slice(None))
+    scored_index: np.ndarray | slice = field(default_factory=lambda: slice(None))
 
 
 @dataclass
@@ -272,7 +276,9 @@ class BiMoNNBase(BaseEstimator):
         rng = check_random_state(params.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
         train_index, validation_index = self._split(params, data, rng)
-        starts = [None] if warm else self._starts(params)
+        if validation_index is not None:
+            data.train_index, data.scored_index = train_index, validation_index
+        starts = [None] if warm else self._starts(params, data)
         # each start has its own random stream: start k does not depend on how many draws the
         # starts before it made (fine-tuning, early stopping)
         seeds = rng.randint(2**31 - 1, size=len(starts))
@@ -289,14 +295,17 @@ class BiMoNNBase(BaseEstimator):
                 history = []
             candidates = self._train_phases(
                 params, network, history, data, context, train_index, validation_index,
-                generator, device, warm,
+                generator, device, warm, start,
             )
             best = max(candidates, key=_score)  # the first of equals: the earlier phase
+            best = self._refine(params, data, context, best, generator)
             best.start = start
             kept.append(best)
             if params.verbose and len(starts) > 1:
                 print(f"start {index + 1}/{len(starts)} ({start}): binarized score "
                       f"{best.score:.4f}", flush=True)
+            if best.score is not None and best.score >= 1.0:
+                break  # a perfect score: no later start could be kept (equals keep the first)
         best = max(kept, key=_score)
         fitted = {
             **context,
@@ -309,11 +318,11 @@ class BiMoNNBase(BaseEstimator):
         return fitted
 
     def _train_phases(self, params, network, history, data, context, train_index,
-                      validation_index, generator, device, warm) -> list[Candidate]:
+                      validation_index, generator, device, warm, start) -> list[Candidate]:
         """Train one start through its phases; each phase trains a copy of the previous
         phase's network, and every phase's network is a candidate."""
         candidates = []
-        for phase, (epochs, hidden_outputs) in enumerate(self._phases(params, warm)):
+        for phase, (epochs, hidden_outputs) in enumerate(self._phases(params, warm, start)):
             if phase:
                 network, history = copy.deepcopy(network), list(history)
             if hidden_outputs is not None:
@@ -326,13 +335,17 @@ class BiMoNNBase(BaseEstimator):
             binarized, report = self._binarize_network(
                 network, context, params.binarization, data.X, data.y
             )
-            scored = slice(None) if validation_index is None else validation_index
-            score = self._binarized_score(binarized, data.X[scored], data.y[scored])
+            score = self._binarized_score(binarized, data.X[data.scored_index],
+                                          data.y[data.scored_index])
             candidates.append(Candidate(network, history, binarized, report, score))
+            if score is not None and score >= 1.0:
+                break  # perfect: later phases could not be kept
         return candidates
 
     def _train_network(self, params, network, history, data, train_index, validation_index,
                        generator, device, max_epochs) -> list[dict]:
+        if max_epochs == 0:  # a candidate as it starts (e.g. a discrete program)
+            return history
         inputs, targets = data.inputs, data.targets
         validation = None
         if validation_index is not None:
@@ -454,12 +467,16 @@ class BiMoNNBase(BaseEstimator):
     def _check_params(self, params) -> None:
         """Checks across parameters; may normalize ``params`` further."""
 
-    def _starts(self, params) -> list:
+    def _starts(self, params, data: TrainingData) -> list:
         return [None]
 
-    def _phases(self, params, warm: bool) -> list[tuple[int, str | None]]:
+    def _phases(self, params, warm: bool, start) -> list[tuple[int, str | None]]:
         """``(max_epochs, hidden_outputs or None)`` of each training phase of a start."""
         return [(params.max_epochs, None)]
+
+    def _refine(self, params, data, context, candidate: Candidate, generator) -> Candidate:
+        """A start's kept candidate, improved after training (the transformer's polish)."""
+        return candidate
 
     def _uses_logits(self, params) -> bool:
         return False

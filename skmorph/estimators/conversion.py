@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
 from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, LinearHead
 from skmorph.morphology.activation import EROSION
 from skmorph.morphology.projection import METHODS, BinarizedNeurons
 from skmorph.nn import BiSEL, DenseLUI, MorphologicalNetwork
 
-__all__ = ["binarize_network"]
+__all__ = ["binarize_network", "set_operator"]
 
 
 def _report_entry(name: str, neurons: BinarizedNeurons) -> dict:
@@ -152,3 +153,44 @@ def binarize_network(
     }
     binarized = BinarizedNetwork(layers, task=task, classes=classes, image_shape=image_shape)
     return binarized, report
+
+
+def _set_neurons(bank, selems: np.ndarray, operations: np.ndarray, generator) -> None:
+    """Make every neuron of ``bank`` the activated erosion/dilation by its row of ``selems``."""
+    elements = torch.as_tensor(np.asarray(selems, bool).reshape(bank.n_neurons, -1))
+    states = {}
+    for operation in ("erosion", "dilation"):
+        bank.reset_parameters(0.5, generator, selem=elements, operation=operation)
+        states[operation] = {key: value.clone() for key, value in bank.state_dict().items()}
+    erosion = torch.as_tensor(np.asarray(operations).reshape(-1) == EROSION)
+    bank.load_state_dict({
+        key: torch.where(erosion.reshape(-1, *[1] * (value.dim() - 1)), value,
+                         states["dilation"][key])
+        for key, value in states["erosion"].items()
+    })
+
+
+def set_operator(network: MorphologicalNetwork, layers: list[BinaryConv], generator) -> None:
+    """Set the BiSEL layers of ``network`` to the activated neurons of the binary ``layers``.
+
+    Every BiSE becomes the activated erosion or dilation by its element, every LUI the
+    activated union or intersection of its active channels (the starting weights of
+    :meth:`skmorph.nn.MorphologicalNeurons.reset_parameters` with an element), so that the
+    network binarizes back to ``layers`` exactly, and its output thresholded at 1/2 is theirs.
+    """
+    if len(layers) != len(network.conv_layers):
+        raise ValueError(
+            f"{len(layers)} binary layers for a network of {len(network.conv_layers)} BiSELs"
+        )
+    with torch.no_grad():
+        for layer, binary in zip(network.conv_layers, layers, strict=True):
+            shape = (layer.out_channels, layer.in_channels)
+            if binary.selems.shape[:2] != shape:
+                raise ValueError(f"binary layer of shape {binary.selems.shape[:2]} for a BiSEL "
+                                 f"of {shape[::-1]} channels")
+            # BiSE neuron i * c_out + j reads input i for output j
+            _set_neurons(layer.bises, np.swapaxes(binary.selems, 0, 1),
+                         np.swapaxes(binary.operations, 0, 1), generator)
+            if layer.luis is not None:
+                _set_neurons(layer.luis, binary.active,
+                             np.where(binary.combine == "and", EROSION, "dilation"), generator)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -12,18 +14,21 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from skmorph._validation import check_binary_array, check_finite
-from skmorph.binary import BinaryConv, dice_scores
+from skmorph.binary import BinaryConv, Thresholds, dice_scores
 from skmorph.binary.layers import describe_operations
+from skmorph.binary.programs import describe_operator, program_layers, search_programs
+from skmorph.binary.search import PackedPairs, polish
 from skmorph.estimators._base import (
     SHARED_CONSTRAINTS,
     BiMoNNBase,
+    Candidate,
     TrainingData,
     as_float_tensor,
     document_shared_parameters,
     per_layer,
 )
-from skmorph.estimators._params import Interval, Options, SequenceOf
-from skmorph.estimators.conversion import binarize_network
+from skmorph.estimators._params import Boolean, Interval, Options, SequenceOf
+from skmorph.estimators.conversion import binarize_network, set_operator
 from skmorph.morphology.activation import DILATION, EROSION
 from skmorph.nn import build_network, torch_threads
 from skmorph.nn.networks import HIDDEN_OUTPUTS, START_ELEMENTS
@@ -67,6 +72,18 @@ _LOSS_FUNCTIONS = {
     "mse": F.mse_loss,
     "dice": _soft_dice_loss,
 }
+
+
+@dataclass(frozen=True)
+class ProgramStart:
+    """A start from a small morphological program (``start_programs``): its binary layers,
+    shaped like the network, and its formula."""
+
+    layers: list
+    formula: str
+
+    def __str__(self) -> str:
+        return f"program {self.formula}"
 
 
 @document_shared_parameters
@@ -151,6 +168,23 @@ default="activated"
         fine-tuning (the paper's training). Ignored with ``hidden_outputs="binary"`` and with
         ``warm_start``. ``history_`` marks each epoch's ``hidden_outputs``; the
         ``"float"`` inference runs the kept network as it was trained.
+    start_programs : bool, default=True
+        Before any gradient step, score thousands of small morphological programs on the
+        training images (one or two layers of erosions and dilations by the elements of
+        :mod:`skmorph.morphology`'s constructors, their branches combined by a union or an
+        intersection, the input passed through by some; a few seconds on packed bits), and
+        make the best the first start: it is a candidate as it is (an exact operator), then
+        trained like the other starts, so that gradient descent can shape elements that no
+        constructor makes. Starts stop as soon as one reaches a binarized training Dice of 1
+        (no later start could be kept). For networks of one or two layers with one output
+        channel; ignored otherwise.
+    polish : bool, default=True
+        After each start's training, search the discrete neighbourhood of its binarized
+        operator on the training images (flip one pixel of an element, switch an erosion and a
+        dilation, add or drop a channel of a union/intersection, switch union and
+        intersection), keeping every move that raises the Dice; the network is then set to
+        the activated neurons of the polished operator, so that it binarizes exactly.
+        ``binarization_report_["polish"]`` lists the moves kept.
     weight_reparametrization : {"dual", "positive", "identity"}, default="dual"
         Non-negative weights by softplus normalized to a constant sum (``"dual"``, the
         default here), by softplus (``"positive"``), or raw weights. With each BiSE's weights
@@ -176,11 +210,13 @@ default="activated"
     thresholds_ : ndarray of shape (n_input_channels, n_levels)
     input_shape_ : tuple of int
         ``(C, H, W)`` of the training images (``transform`` takes any height and width).
-    start_operations_ : tuple of str or None
+    start_operations_ : tuple of str, "program" or None
         The operation each BiSEL layer started as in the kept training (``None`` with
-        ``init="reference"``).
+        ``init="reference"``, ``"program"`` when the kept start is the program of
+        ``start_programs``).
     init_scores_ : list of float
-        Binarized mean Dice of every restart (see ``n_init``), in the order they ran.
+        Binarized mean Dice of every start that ran (see ``n_init`` and ``start_programs``),
+        in the order they ran.
     n_input_channels_, n_output_channels_ : int
     """
 
@@ -193,6 +229,8 @@ default="activated"
         "loss": [Options(LOSSES)],
         "hidden_outputs": [Options(HIDDEN_OUTPUTS)],
         "finetune_epochs": [Interval(0, None, integer=True)],
+        "start_programs": [Boolean()],
+        "polish": [Boolean()],
     }
 
     def __init__(
@@ -210,6 +248,8 @@ default="activated"
         loss="bce",
         hidden_outputs="smooth",
         finetune_epochs=30,
+        start_programs=True,
+        polish=True,
         regularization=None,
         regularization_weight=1e-3,
         regularization_delay=0,
@@ -362,19 +402,48 @@ default="activated"
         return TrainingData(as_float_tensor(encoded), as_float_tensor(targets), attributes,
                             images, targets)
 
-    def _starts(self, params) -> list[tuple[str, ...] | None]:
-        """The starting pattern of every restart (``None``: the reference initialization)."""
+    def _starts(self, params, data: TrainingData) -> list:
+        """The start of every restart: the best small program first (``start_programs``),
+        then the starting patterns (``None``: the reference initialization)."""
         n_layers = len(params.hidden_channels) + 1
         patterns = params.init == "activated"
         n_init = params.n_init
         if n_init == "auto":
             n_init = min(2**n_layers, 4) if patterns else 1
         if patterns:
-            return start_patterns(n_layers, n_init)
-        return [None if params.init == "reference" else tuple(params.init)] * n_init
+            starts = start_patterns(n_layers, n_init)
+        else:
+            starts = [None if params.init == "reference" else tuple(params.init)] * n_init
+        program = self._program_start(params, data) if params.start_programs else None
+        return starts if program is None else [program, *starts]
 
-    def _phases(self, params, warm: bool):
-        phases = [(params.max_epochs, None)]
+    def _program_start(self, params, data: TrainingData) -> ProgramStart | None:
+        """The best program on the training images, for networks it fits (one output channel,
+        one or two layers)."""
+        n_layers = len(params.hidden_channels) + 1
+        if n_layers > 2 or data.attributes["n_output_channels_"] != 1:
+            return None
+        pairs = self._packed_pairs(params, data, data.train_index)
+        program = search_programs(
+            pairs, n_layers=n_layers,
+            n_branches=params.hidden_channels[0] if params.hidden_channels else 1,
+            kernel_sizes=params.kernel_size, padding=params.padding,
+        )
+        layers = program_layers(program, n_inputs=pairs.inputs.shape[1],
+                                hidden_channels=params.hidden_channels,
+                                kernel_sizes=params.kernel_size, padding=params.padding)
+        names = self._input_names(data.attributes, params.include_complement)
+        return ProgramStart(layers, " | ".join(describe_operator(layers, names)))
+
+    def _packed_pairs(self, params, data: TrainingData, index) -> PackedPairs:
+        thresholds = self._input_layers(self._context(params, data.attributes))[0]
+        return PackedPairs.from_images(thresholds, data.X[index].astype(np.float64),
+                                       data.y[index])
+
+    def _phases(self, params, warm: bool, start):
+        # a program is first a candidate as it is, then trained like the other starts
+        phases = [(0, None)] if isinstance(start, ProgramStart) else []
+        phases.append((params.max_epochs, None))
         if params.finetune_epochs and params.hidden_outputs == "smooth" and not warm:
             # fine-tuning a copy with binary hidden outputs: the smooth network stays a
             # candidate, so the kept score cannot drop
@@ -392,11 +461,39 @@ default="activated"
             weight_reparametrization=params.weight_reparametrization,
             bias_reparametrization=params.bias_reparametrization,
         )
+        program = isinstance(start, ProgramStart)
         network.reset_parameters(
-            float(data.inputs.mean()), generator, conv_operations=start,
+            float(data.inputs.mean()), generator, conv_operations=None if program else start,
             start_elements=params.start_elements,
         )
+        if program:
+            set_operator(network, start.layers, generator)
         return network
+
+    def _refine(self, params, data, context, candidate: Candidate, generator) -> Candidate:
+        """Polish the binarized operator on the training images (``polish``): the polished
+        operator is kept, as an activated network, when it scores at least as well."""
+        if not params.polish or candidate.score >= 1.0:
+            return candidate
+        layers = [layer for layer in candidate.binarized.layers if isinstance(layer, BinaryConv)]
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        pairs = self._packed_pairs(params, data, data.train_index)
+        result = polish(layers, pairs, random_state=seed)
+        summary = {"moves": result.moves, "evaluated": result.n_evaluated,
+                   "train_dice_before": result.score_before,
+                   "train_dice_after": result.score_after}
+        candidate.report["polish"] = {**summary, "kept": False}
+        if not result.moves:
+            return candidate
+        network = copy.deepcopy(candidate.network)
+        set_operator(network, result.layers, generator)
+        binarized, report = self._binarize_network(network, context, params.binarization)
+        score = self._binarized_score(binarized, data.X[data.scored_index],
+                                      data.y[data.scored_index])
+        if score < candidate.score:  # possible when candidates are scored on validation data
+            return candidate
+        report["polish"] = {**summary, "kept": True}
+        return Candidate(network, candidate.history, binarized, report, score)
 
     def _loss(self, params):
         return _LOSS_FUNCTIONS[params.loss]
@@ -422,8 +519,22 @@ default="activated"
     def _fitted_extras(self, params, data, best, kept, warm) -> dict:
         if warm:  # a warm start continues the kept training: its restarts stand
             return {}
-        return {"start_operations_": best.start,
+        start = best.start
+        return {"start_operations_": "program" if isinstance(start, ProgramStart) else start,
                 "init_scores_": [candidate.score for candidate in kept]}
+
+    @staticmethod
+    def _input_names(attributes: dict, include_complement: bool) -> list[str]:
+        """Names of the first layer's input channels: ``X`` (``X[c]`` for several channels,
+        ``(X > t)`` for level sets), then their complements ``NOT ...``."""
+        thresholds = attributes["thresholds_"]
+        levels = Thresholds(thresholds)
+        binary = thresholds.shape[1] == 1 and np.all(thresholds == 0.5)
+        names = []
+        for channel, level in zip(levels.feature_index, levels.level_index, strict=True):
+            base = "X" if thresholds.shape[0] == 1 else f"X[{channel}]"
+            names.append(base if binary else f"({base} > {thresholds[channel, level]:.4g})")
+        return names + [f"NOT {name}" for name in names] if include_complement else names
 
     # ---- transform, score, description
 
@@ -476,6 +587,23 @@ default="activated"
         return [layer.as_morphology() for layer in self.binarized_.layers
                 if isinstance(layer, BinaryConv)]
 
+    def formula(self) -> list[str]:
+        """The learned operator as a formula, one per output channel, e.g.
+        ``"X AND NOT opening(X, disk(3))"`` for a white top-hat.
+
+        In :mod:`skmorph.morphology`'s terms (``opening(X, line(7, 0))`` is
+        ``skmorph.morphology.opening(X, line(7, 0))`` with this estimator's ``padding``);
+        elements of skmorph's constructors are named, others drawn row by row
+        (``[.#./###/.#.]``). Inputs are ``X`` (``X[c]`` for several channels, ``(X > t)`` for
+        level sets) and their complements ``NOT X``. The formula is the binarized operator, so
+        it is exactly what ``transform`` computes; whether the float network agrees with it is
+        ``binarization_report_["exact_network"]``.
+        """
+        check_is_fitted(self, "binarized_")
+        layers = [layer for layer in self.binarized_.layers if isinstance(layer, BinaryConv)]
+        names = self._input_names(vars(self), self._fit_params["include_complement"])
+        return describe_operator(layers, names)
+
     def describe(self) -> str:
         """A readable description of the learned operator (per layer, channel and element)."""
         check_is_fitted(self, "binarized_")
@@ -484,6 +612,7 @@ default="activated"
         lines = [
             f"MorphologicalTransformer: {self.n_input_channels_} -> {self.n_output_channels_} "
             f"channels, padding={fit_params['padding']!r}",
+            *(f"output {index} = {formula}" for index, formula in enumerate(self.formula())),
             f"first-layer inputs: {n_levels} channels"
             + (" (the last half are complements)" if fit_params["include_complement"] else ""),
         ]

@@ -19,6 +19,7 @@ from skmorph.morphology import dilation, opening
 SELEM = np.array([[0, 1, 0], [1, 1, 0], [0, 1, 1]], bool)
 CLASSIFIER = {"hidden_layer_sizes": (16,), "max_epochs": 3, "random_state": 0, "device": "cpu"}
 TRANSFORMER = {"kernel_size": 3, "max_epochs": 3, "finetune_epochs": 2, "random_state": 0,
+               "start_programs": False,
                "device": "cpu"}
 
 
@@ -191,6 +192,8 @@ def test_invalid_parameter_error_is_also_a_type_error(digits):
 def test_a_diverging_fit_raises_floating_point_error_with_advice(case):
     model, data, _ = case
     model.set_params(learning_rate=1e6, max_epochs=5)
+    if isinstance(model, MorphologicalTransformer):
+        model.set_params(polish=False)  # the polish may repair a start before another diverges
     with pytest.raises(FloatingPointError, match="learning_rate"):
         model.fit(*data)
 

@@ -13,7 +13,7 @@ from skmorph.morphology import dilation, erosion, opening
 
 SELEM = np.array([[0, 1, 0], [1, 1, 0], [0, 1, 1]], bool)  # asymmetric on purpose
 FAST = {"kernel_size": 3, "random_state": 0, "max_epochs": 60, "n_iter_no_change": 30,
-        "device": "cpu", "n_init": 1}  # restarts are tested on their own
+        "device": "cpu", "n_init": 1, "start_programs": False}  # tested on their own
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,8 @@ def test_start_patterns_put_opening_and_closing_first_and_cover_all():
 
 
 def test_restarts_keep_the_best_binarized_operator(images):
-    target = erosion(images, SELEM)
+    noise = np.random.default_rng(0).random(images.shape) < 0.01  # no start can be perfect
+    target = erosion(images, SELEM) ^ noise
     model = MorphologicalTransformer(**{**FAST, "max_epochs": 15, "n_init": 2}).fit(images, target)
     assert len(model.init_scores_) == 2
     assert model.start_operations_ in start_patterns(1, 2)

@@ -55,6 +55,7 @@ EXPECTED_FAILURES = {
 }
 
 FAST = {"kernel_size": 3, "max_epochs": 3, "finetune_epochs": 1, "n_init": 1, "random_state": 0,
+        "start_programs": False,
         "device": "cpu"}
 SELEM = np.array([[0, 1, 0], [1, 1, 0], [0, 1, 1]], bool)
 
