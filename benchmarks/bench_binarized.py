@@ -15,6 +15,7 @@ Run: python benchmarks/bench_binarized.py [--quick]
 from __future__ import annotations
 
 import argparse
+import json
 import pickle
 import time
 
@@ -101,14 +102,32 @@ def part_b(rng, size):
           f"outputs identical: True)")
 
 
-def part_c(networks):
-    float_bytes = (784 * 4096 + 4096 * 10 + 4096 + 10) * 4
-    print("\n(c) pickled size of the binarized 784 -> 4096 -> 10 predictor\n")
-    print("| support size | pickled bytes | float32 parameters | ratio |")
-    print("|---:|---:|---:|---:|")
-    for s, network in networks.items():
-        size = len(pickle.dumps(network))
-        print(f"| {s} | {size:,} | {float_bytes:,} | 1/{float_bytes / size:.1f} |")
+def part_c(networks, rng):
+    print("\n(c) pickled and JSON size of the binarized 784 -> 4096 -> 10 predictor (and of "
+          "the default classifier's 1568 inputs: bits and complements)\n")
+    print("| inputs | support size | pickled bytes | JSON bytes | float32 parameters | "
+          "pickle ratio |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for n_inputs in (784, 1568):
+        float_bytes = (n_inputs * 4096 + 4096 * 10 + 4096 + 10) * 4
+        for s, network in networks.items():
+            if n_inputs != 784:
+                network = _with_inputs(network, n_inputs, s, rng)
+            size = len(pickle.dumps(network))
+            text = len(json.dumps(network.to_dict()))
+            print(f"| {n_inputs} | {s} | {size:,} | {text:,} | {float_bytes:,} | "
+                  f"1/{float_bytes / size:.1f} |")
+
+
+def _with_inputs(network, n_inputs, support_size, rng):
+    """The same network with its hidden units reading ``n_inputs`` inputs (complements on)."""
+    thresholds, dense, head = network.layers
+    supports = np.zeros((dense.n_units, n_inputs), bool)
+    for unit in range(dense.n_units):
+        supports[unit, rng.choice(n_inputs, support_size, replace=False)] = True
+    return BinarizedNetwork([Thresholds(thresholds.thresholds, complement=True),
+                             BinaryDense(supports, dense.thresholds), head],
+                            classes=network.classes)
 
 
 def main() -> None:
@@ -121,7 +140,7 @@ def main() -> None:
     supports = [2, 64] if args.quick else [2, 8, 32, 128, 392]
     networks = part_a(rng, batches, supports)
     part_b(rng, 256 if args.quick else 2048)
-    part_c(networks)
+    part_c(networks, rng)
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ Convolutional layers work on images packed row-wise (:class:`skmorph.morphology.
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 
-from skmorph.morphology.bitpack import PackedImage, combine_shifts
+from skmorph.morphology.bitpack import PackedImage, combine_shifts, pack
 from skmorph.morphology.operations import selem_offsets
 
 __all__ = [
@@ -102,6 +104,16 @@ class Thresholds(_Layer):
         bits = X[:, self.feature_index] > self._levels()[None, :, None, None]
         return np.concatenate([bits, ~bits], axis=1) if self.complement else bits
 
+    def packed_images(self, X: np.ndarray) -> PackedImage:
+        """Images ``(n, C, H, W)`` -> packed ``(n, n_channels_out, H, W)``, one level set at a
+        time: the only boolean image made is one channel of one level (complements are taken
+        on the packed bits)."""
+        words = [pack(X[:, channel] > level).words
+                 for channel, level in zip(self.feature_index, self._levels(), strict=True)]
+        if self.complement:
+            words += [(~PackedImage(w, X.shape[-1])).words for w in words]
+        return PackedImage(np.stack(words, axis=1), X.shape[-1])
+
     def to_dict(self) -> dict:
         return {
             "type": "thresholds",
@@ -164,11 +176,35 @@ class BinaryDense(_Layer):
         self.strategy = strategy
         self._cache = {}
 
-    # derived arrays (index lists, float32 supports) are rebuilt on demand, never pickled
+    # Pickled compactly: the supports as packed words or as index lists, whichever is smaller
+    # (units reading a few of many inputs take a few bytes each), thresholds in the smallest
+    # integer type; derived arrays (index lists, float32 supports) are rebuilt on demand.
     def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_cache"] = {}
+        state = {key: value for key, value in self.__dict__.items()
+                 if key not in ("_cache", "packed_supports", "thresholds")}
+        sizes = self.sizes
+        index_type = np.min_scalar_type(max(self.n_inputs - 1, 0))
+        if int(sizes.sum()) * index_type.itemsize < self.packed_supports.nbytes:
+            supports = self.supports
+            state["support_indices"] = np.nonzero(supports)[1].astype(index_type)
+            state["support_sizes"] = sizes.astype(np.min_scalar_type(sizes.max(initial=0)))
+        else:
+            state["packed_supports"] = self.packed_supports
+        state["thresholds"] = self.thresholds.astype(
+            np.min_scalar_type(self.thresholds.max(initial=0)))
         return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if "support_indices" in state:
+            indices = state.pop("support_indices").astype(np.int64)
+            sizes = state.pop("support_sizes").astype(np.int64)
+            supports = np.split(indices, np.cumsum(sizes)[:-1]) if sizes.size else []
+            state["packed_supports"] = BinaryDense.from_indices(
+                supports, state["n_inputs"], np.ones(len(sizes), np.int64)).packed_supports
+        state["thresholds"] = np.asarray(state["thresholds"], dtype=np.int64)
+        state["_cache"] = {}
+        self.__dict__.update(state)
 
     @property
     def supports(self) -> np.ndarray:
@@ -266,19 +302,46 @@ class BinaryDense(_Layer):
         return out
 
     def to_dict(self) -> dict:
-        return {
-            "type": "dense",
-            "n_inputs": self.n_inputs,
-            "supports": [np.flatnonzero(row).tolist() for row in self.supports],
-            "thresholds": self.thresholds.tolist(),
-        }
+        """The supports as index lists, or as packed words (``packed_supports``: base64 of the
+        little-endian ``uint64`` words, unit by unit) when that is shorter."""
+        data = {"type": "dense", "n_inputs": self.n_inputs}
+        indices = [np.flatnonzero(row) for row in self.supports]
+        digits = sum(int(np.log10(np.maximum(i, 1)).sum()) + 3 * i.size for i in indices)
+        if digits <= 4 * self.packed_supports.nbytes / 3:
+            data["supports"] = [i.tolist() for i in indices]
+        else:
+            words = self.packed_supports.astype("<u8")
+            data["packed_supports"] = base64.b64encode(words.tobytes()).decode("ascii")
+        data["thresholds"] = self.thresholds.tolist()
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> BinaryDense:
-        supports = np.zeros((len(data["supports"]), data["n_inputs"]), dtype=bool)
-        for unit, indices in enumerate(data["supports"]):
-            supports[unit, indices] = True
-        return cls(supports, data["thresholds"])
+        if "packed_supports" in data:
+            words = np.frombuffer(base64.b64decode(data["packed_supports"]), dtype="<u8")
+            layer = cls(np.zeros((0, data["n_inputs"]), bool), [])
+            layer.n_units = len(data["thresholds"])
+            layer.packed_supports = words.astype(np.uint64).reshape(layer.n_units, -1)
+            layer.thresholds = np.asarray(data["thresholds"], dtype=np.int64)
+            return layer
+        return cls.from_indices(data["supports"], data["n_inputs"], data["thresholds"])
+
+    @classmethod
+    def from_indices(cls, supports, n_inputs: int, thresholds) -> BinaryDense:
+        """Units from the input indices of each one's support (packed directly, without a
+        dense boolean mask)."""
+        sizes = [len(indices) for indices in supports]
+        packed = np.zeros((len(supports), -(-n_inputs // _WORD)), dtype=np.uint64)
+        if sum(sizes):
+            units = np.repeat(np.arange(len(supports)), sizes)
+            inputs = np.concatenate([np.asarray(i, dtype=np.int64) for i in supports])
+            bits = np.left_shift(np.uint64(1), (inputs % _WORD).astype(np.uint64))
+            np.bitwise_or.at(packed, (units, inputs // _WORD), bits)
+        layer = cls(np.zeros((0, n_inputs), bool), [])
+        layer.n_units = len(supports)
+        layer.packed_supports = packed
+        layer.thresholds = np.asarray(thresholds, dtype=np.int64).reshape(layer.n_units)
+        return layer
 
     def describe(self) -> str:
         sizes, kinds = self.sizes, self.unit_kinds()
@@ -452,7 +515,8 @@ class LinearHead(_Layer):
         return scores + self.bias
 
     def to_dict(self) -> dict:
-        return {"type": "linear", "weight": self.weight.tolist(), "bias": self.bias.tolist()}
+        return {"type": "linear", "weight": _float32_list(self.weight),
+                "bias": _float32_list(self.bias)}
 
     @classmethod
     def from_dict(cls, data: dict) -> LinearHead:
@@ -460,6 +524,13 @@ class LinearHead(_Layer):
 
     def describe(self) -> str:
         return f"LinearHead: {self.weight.shape[1]} -> {self.weight.shape[0]} (float32)"
+
+
+def _float32_list(array: np.ndarray):
+    """Nested lists of the shortest decimals that read back as the same float32 values."""
+    if array.ndim > 1:
+        return [_float32_list(row) for row in array]
+    return [float(str(value)) for value in array.astype(np.float32)]
 
 
 def _nan_to_none(array: np.ndarray) -> list:

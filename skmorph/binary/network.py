@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import Tags
+from sklearn.utils.validation import validate_data
 
-from skmorph._validation import check_finite
+from skmorph._validation import check_binary_array, check_finite
+from skmorph.binary.export import check_description
 from skmorph.binary.layers import (
     BinaryConv,
     BinaryDense,
@@ -18,7 +21,6 @@ from skmorph.binary.layers import (
     pack_samples,
     unpack_samples,
 )
-from skmorph.morphology.bitpack import pack
 
 __all__ = ["BinarizedNetwork"]
 
@@ -65,13 +67,25 @@ class BinarizedNetwork(BaseEstimator):
         ``(C, H, W)`` of the inputs when they are images: given as flat rows of ``C * H * W``
         features to a classifier with convolutional layers, or the training shape of an image
         network (image networks accept any image size).
+    feature_names : array-like of str, optional
+        The column names of the training data (the classifier's ``feature_names_in_``):
+        DataFrames given to ``predict`` must have these columns, in this order.
+
+    Notes
+    -----
+    Inputs follow the rules of the estimator that made the network: features are checked as
+    scikit-learn checks them (number, names, finite values; sparse input is refused), images
+    of a network without level sets must be binary (gray images are refused, not thresholded),
+    and an empty batch gives an empty output.
     """
 
-    def __init__(self, layers=(), *, task="classification", classes=None, image_shape=None):
+    def __init__(self, layers=(), *, task="classification", classes=None, image_shape=None,
+                 feature_names=None):
         self.layers = layers
         self.task = task
         self.classes = classes
         self.image_shape = image_shape
+        self.feature_names = feature_names
 
     # ---- scikit-learn plumbing
 
@@ -107,6 +121,26 @@ class BinarizedNetwork(BaseEstimator):
             return int(np.prod(self.image_shape))
         return self.layers[0].thresholds.shape[0]
 
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        if self.feature_names is None:
+            raise AttributeError("this network was not given feature names")
+        return np.asarray(self.feature_names, dtype=object)
+
+    def _binary_images_only(self) -> bool:
+        """Whether the input stage passes binary images through (no learned level sets)."""
+        thresholds = self.layers[0].thresholds
+        return thresholds.shape[1] == 1 and bool(np.all(thresholds == 0.5))
+
+    def _n_outputs(self) -> int:
+        """Bits of the last binary layer (classification networks)."""
+        for layer in reversed(self.layers):
+            if isinstance(layer, BinaryDense):
+                return layer.n_units
+            if isinstance(layer, BinaryConv):
+                return layer.out_channels * int(np.prod(self.image_shape[1:]))
+        return self.layers[0].n_outputs
+
     def _conv_layers(self):
         return [layer for layer in self.layers if isinstance(layer, BinaryConv)]
 
@@ -124,11 +158,11 @@ class BinarizedNetwork(BaseEstimator):
             packed = None
             for layer in self.layers:
                 if isinstance(layer, Thresholds):
-                    packed = pack(layer.images(chunk))
+                    packed = layer.packed_images(chunk)
                 elif isinstance(layer, BinaryConv):
                     packed = layer(packed)
             outputs.append(packed.unpack())
-        return np.concatenate(outputs) if outputs else np.zeros((0,), bool)
+        return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
     def _dense_part(self, X: np.ndarray):
         """Samples through every layer; yields (bits of the last binary layer, scores)."""
@@ -150,14 +184,9 @@ class BinarizedNetwork(BaseEstimator):
             yield unpack_samples(bits, n).T, scores
 
     def _check_features(self, X) -> np.ndarray:
-        X = check_finite(X, "X")
-        if X.ndim != 2:
-            raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but this network expects {self.n_features_in_}"
-            )
-        return X
+        # scikit-learn's checks: number and names of the features, finite values, no sparse
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32],
+                             ensure_min_samples=0)
 
     def decision_function(self, X) -> np.ndarray:
         """Class scores ``(n_samples, n_classes)``: the float head, or the output bits."""
@@ -191,8 +220,14 @@ class BinarizedNetwork(BaseEstimator):
         if self.task == "classification":
             X = self._check_features(X)
             parts = [bits for bits, _ in self._dense_part(X)]
-            return np.concatenate(parts) if parts else np.zeros((0, 0), bool)
-        images = check_finite(X, "X")
+            return np.concatenate(parts) if parts else np.zeros((0, self._n_outputs()), bool)
+        if sp.issparse(X):
+            raise TypeError("X is a sparse matrix; sparse input is not supported: pass dense "
+                            "images (a NumPy array)")
+        if self._binary_images_only():  # gray images are an error, not thresholded at 1/2
+            images = check_binary_array(X, "X", min_ndim=3)
+        else:
+            images = check_finite(X, "X")
         squeeze = images.ndim == 3
         if squeeze:
             images = images[:, None]
@@ -203,7 +238,11 @@ class BinarizedNetwork(BaseEstimator):
         expected = self.layers[0].thresholds.shape[0]
         if images.shape[1] != expected:
             raise ValueError(f"X has {images.shape[1]} channels, this network expects {expected}")
-        output = self._images_to_bits(images)
+        if images.shape[0] == 0:
+            output = np.zeros((0, self._conv_layers()[-1].out_channels, *images.shape[2:]),
+                              bool)
+        else:
+            output = self._images_to_bits(images)
         return output[:, 0] if squeeze and output.shape[1] == 1 else output
 
     def score(self, X, y, sample_weight=None) -> float:
@@ -245,15 +284,18 @@ class BinarizedNetwork(BaseEstimator):
             "classes": classes,
             "image_shape": None if self.image_shape is None else list(self.image_shape),
             "layers": [layer.to_dict() for layer in self.layers],
-        }
+        } | ({} if self.feature_names is None
+             else {"feature_names": [str(name) for name in self.feature_names]})
 
     @classmethod
     def from_dict(cls, data: dict) -> BinarizedNetwork:
-        if data.get("format") != FORMAT or data.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"not a {FORMAT} version {FORMAT_VERSION} description: "
-                f"format={data.get('format')!r}, version={data.get('version')!r}"
-            )
+        """The network that :meth:`to_dict` described.
+
+        Every field is checked first (:func:`skmorph.binary.export.check_description`): a
+        description that is not valid raises a ``ValueError`` naming the field and the layer,
+        and nothing is built from it.
+        """
+        check_description(data)
         layers = [_LAYER_TYPES[layer["type"]].from_dict(layer) for layer in data["layers"]]
         image_shape = data["image_shape"]
         return cls(
@@ -261,6 +303,7 @@ class BinarizedNetwork(BaseEstimator):
             task=data["task"],
             classes=None if data["classes"] is None else np.asarray(data["classes"]),
             image_shape=None if image_shape is None else tuple(image_shape),
+            feature_names=data.get("feature_names"),
         )
 
     def save(self, path) -> None:
@@ -269,5 +312,10 @@ class BinarizedNetwork(BaseEstimator):
 
     @classmethod
     def load(cls, path) -> BinarizedNetwork:
-        """Read a network written by :meth:`save`."""
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Read a network written by :meth:`save`; checked as in :meth:`from_dict`."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path} is not a JSON description of a network: {error}") \
+                from error
+        return cls.from_dict(data)

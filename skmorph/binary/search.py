@@ -43,7 +43,7 @@ class PackedPairs:
     @classmethod
     def from_images(cls, thresholds: Thresholds, images: np.ndarray, targets: np.ndarray):
         """Pairs from ``(n, C, H, W)`` images (encoded by ``thresholds``) and binary targets."""
-        return cls(pack(thresholds.images(images)), pack(np.asarray(targets, dtype=bool)))
+        return cls(thresholds.packed_images(images), pack(np.asarray(targets, dtype=bool)))
 
     def dice(self, output: PackedImage) -> float:
         """Mean over the images of the Dice coefficient of ``output`` (1 for two empty images),

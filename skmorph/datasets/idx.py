@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["load_idx", "load_mnist"]
+
+_CHUNK_BYTES = 1 << 22  # read (and decompress) at most this much at a time
 
 _TYPES = {
     0x08: np.dtype(np.uint8),
@@ -22,6 +25,10 @@ _TYPES = {
 def load_idx(path) -> np.ndarray:
     """Read an IDX file (optionally gzip-compressed, detected from its content).
 
+    The header is read and checked first; then exactly the data it announces is read (in
+    chunks, decompressing only that much), so that a file whose content does not match its
+    header is refused without reading, or decompressing, more than the header announced.
+
     Parameters
     ----------
     path : str or Path
@@ -31,21 +38,39 @@ def load_idx(path) -> np.ndarray:
     ndarray
         With the file's shape and element type (native byte order).
     """
-    data = Path(path).read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _TYPES:
-        raise ValueError(f"{path} is not an IDX file (bad magic number {data[:4]!r})")
-    dtype, ndim = _TYPES[data[2]], data[3]
-    shape = tuple(int(v) for v in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
-    offset = 4 + 4 * ndim
-    expected = int(np.prod(shape)) * dtype.itemsize
-    if len(data) - offset != expected:
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
+    opener = gzip.open if compressed else open
+    try:
+        with opener(path, "rb") as stream:
+            return _read_idx(stream, path)
+    except (OSError, EOFError, gzip.BadGzipFile) as error:
+        raise ValueError(f"{path} is not a readable IDX file: {error}") from error
+
+
+def _read_idx(stream, path) -> np.ndarray:
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[:2] != b"\x00\x00" or magic[2] not in _TYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number {magic!r})")
+    dtype, ndim = _TYPES[magic[2]], magic[3]
+    header = stream.read(4 * ndim)
+    if len(header) != 4 * ndim:
+        raise ValueError(f"{path}: the header is cut short ({ndim} dimensions announced)")
+    shape = tuple(int(v) for v in np.frombuffer(header, dtype=">u4"))
+    expected = math.prod(shape) * dtype.itemsize
+    data = bytearray()
+    while len(data) <= expected:  # one byte more than announced tells a longer file
+        chunk = stream.read(min(_CHUNK_BYTES, expected + 1 - len(data)))
+        if not chunk:
+            break
+        data += chunk
+    if len(data) != expected:
+        held = f"{len(data)}" if len(data) <= expected else f"more than {expected}"
         raise ValueError(
             f"{path}: the header announces shape {shape} ({expected} bytes of data) but the "
-            f"file holds {len(data) - offset}"
+            f"file holds {held}"
         )
-    array = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+    array = np.frombuffer(bytes(data), dtype=dtype).reshape(shape)
     return array.astype(dtype.newbyteorder("="))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from typing import ClassVar
 
 import numpy as np
@@ -200,6 +202,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                 thresholds = learn_thresholds(per_channel.reshape(-1, shape[0]),
                                               params.n_thresholds)
             attributes = {"classes_": classes, "input_shape_": shape, "thresholds_": thresholds}
+        if hasattr(self, "feature_names_in_"):  # set (or removed) by validate_data above
+            attributes["feature_names_in_"] = self.feature_names_in_
         inputs = self._encode(X, self._context(params, attributes))
         targets = torch.as_tensor(encoded, dtype=torch.long)
         return TrainingData(inputs, targets, attributes, X, encoded, stratify=encoded)
@@ -258,6 +262,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         binarized, report = binarize_network(
             network, self._input_layers(context), method=method, task="classification",
             classes=context["classes_"], image_shape=context["input_shape_"],
+            feature_names=context.get("feature_names_in_"),
         )
         if fit_params["output_layer"] == "linear":
             if not fit_params["refit_head"]:
@@ -266,7 +271,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                 report["head"] = ("the float network's head: pass X and y to refit it on the "
                                   "binarized features")
             else:
-                binarized.layers[-1] = _refit_head(binarized, X, context["classes_"], y)
+                with _names_checked_already():
+                    binarized.layers[-1] = _refit_head(binarized, X, context["classes_"], y)
                 report["head"] = "refitted on the binarized features of the given data"
         return binarized, report
 
@@ -292,9 +298,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
 
     def _fitted_extras(self, params, data, best, kept, warm) -> dict:
         context = self._context(params, data.attributes)
-        agreement = np.mean(
-            self._float_predict(best.network, context, data.X) == best.binarized.predict(data.X)
-        )
+        with _names_checked_already():
+            binarized = best.binarized.predict(data.X)
+        agreement = np.mean(self._float_predict(best.network, context, data.X) == binarized)
         best.report["train_agreement"] = float(agreement)
         return {}
 
@@ -314,21 +320,34 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
 
     def _validated(self, X) -> np.ndarray:
         check_is_fitted(self, "binarized_")
-        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
+                             ensure_min_samples=0)  # an empty batch: an empty prediction
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
         X = self._validated(X)
         if self._check_inference() == "float":
             return self._float_scores(self.network_, vars(self), X)
-        return self.binarized_.predict_proba(X)
+        with _names_checked_already():
+            return self.binarized_.predict_proba(X)
 
     def predict(self, X) -> np.ndarray:
         """Predicted labels (values of ``classes_``)."""
         X = self._validated(X)
         if self._check_inference() == "float":
             return self._float_predict(self.network_, vars(self), X)
-        return self.binarized_.predict(X)
+        with _names_checked_already():
+            return self.binarized_.predict(X)
+
+
+@contextmanager
+def _names_checked_already():
+    """The estimator checked (and warned about) the feature names of X before handing the
+    validated array to its binarized predictor, which would warn a second time."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "X does not have valid feature names",
+                                UserWarning)
+        yield
 
 
 def _binary_output_loss(outputs, targets):

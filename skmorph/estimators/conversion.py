@@ -111,6 +111,7 @@ def binarize_network(
     task: str = "classification",
     classes=None,
     image_shape=None,
+    feature_names=None,
 ) -> tuple[BinarizedNetwork, dict]:
     """Binarize every morphological layer of ``network`` with ``method``.
 
@@ -151,7 +152,8 @@ def binarize_network(
         "n_neurons": sum(entry["n_neurons"] for entry in entries),
         "n_exact": sum(entry["n_exact"] for entry in entries),
     }
-    binarized = BinarizedNetwork(layers, task=task, classes=classes, image_shape=image_shape)
+    binarized = BinarizedNetwork(layers, task=task, classes=classes, image_shape=image_shape,
+                                 feature_names=feature_names)
     return binarized, report
 
 

@@ -291,7 +291,8 @@ default="activated"
 
     # ---- images in and out
 
-    def _as_images(self, X, name: str, *, binary: bool) -> tuple[np.ndarray, str]:
+    def _as_images(self, X, name: str, *, binary: bool, allow_empty: bool = False
+                   ) -> tuple[np.ndarray, str]:
         """``(n, C, H, W)`` images and the layout of ``X`` ("flat", "3d" or "4d")."""
         if sp.issparse(X):
             raise TypeError(f"{name} is a sparse matrix; sparse input is not supported: pass "
@@ -321,7 +322,7 @@ default="activated"
                 f"{name} must be images of shape (n, H, W) or (n, C, H, W), or flat 2-D with "
                 f"input_shape; got shape {array.shape}"
             )
-        if array.shape[0] == 0:
+        if array.shape[0] == 0 and not allow_empty:
             raise ValueError(f"{name} is empty: it has 0 samples")
         if binary:
             array = check_binary_array(array, name)
@@ -398,7 +399,7 @@ default="activated"
                 "thresholds_": thresholds,
             }
         context = self._context(params, attributes)
-        encoded = self._input_layers(context)[0].images(images.astype(np.float64))
+        encoded = self._input_layers(context)[0].images(images)
         return TrainingData(as_float_tensor(encoded), as_float_tensor(targets), attributes,
                             images, targets)
 
@@ -437,7 +438,7 @@ default="activated"
 
     def _packed_pairs(self, params, data: TrainingData, index) -> PackedPairs:
         thresholds = self._input_layers(self._context(params, data.attributes))[0]
-        return PackedPairs.from_images(thresholds, data.X[index].astype(np.float64),
+        return PackedPairs.from_images(thresholds, data.X[index],
                                        data.y[index])
 
     def _phases(self, params, warm: bool, start):
@@ -513,7 +514,7 @@ default="activated"
                                 task="image", image_shape=context["input_shape_"])
 
     def _binarized_score(self, binarized, X, y) -> float:
-        predicted = binarized.transform(X.astype(np.float64))
+        predicted = binarized.transform(X)
         return float(dice_scores(predicted, y).mean())
 
     def _fitted_extras(self, params, data, best, kept, warm) -> dict:
@@ -545,19 +546,20 @@ default="activated"
         """
         check_is_fitted(self, "binarized_")
         inference = self._check_inference()
-        images, layout = self._as_images(X, "X", binary=self._fit_params["n_thresholds"] is None)
+        images, layout = self._as_images(X, "X", binary=self._fit_params["n_thresholds"] is None,
+                                         allow_empty=True)
         if images.shape[1] != self.n_input_channels_:
             raise ValueError(
                 f"X has {images.shape[1]} channels, the operator was fitted on "
                 f"{self.n_input_channels_}"
             )
         if inference == "float":
-            encoded = self._input_layers(vars(self))[0].images(images.astype(np.float64))
+            encoded = self._input_layers(vars(self))[0].images(images)
             with torch_threads(), torch.no_grad():
                 self.network_.eval()
                 output = self.network_(as_float_tensor(encoded)).numpy() > 0.5
         else:
-            output = self.binarized_.transform(images.astype(np.float64))
+            output = self.binarized_.transform(images)  # boolean images: no float copy
         return self._restore_layout(output, layout)
 
     def score(self, X, Y, sample_weight=None) -> float:

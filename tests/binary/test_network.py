@@ -195,5 +195,5 @@ def test_summary_memory_and_bad_input():
         network.transform(np.full((1, 2, 8, 8), np.nan))
     dense = BinarizedNetwork([Thresholds(np.zeros((4, 1))), BinaryDense(np.ones((2, 4)), [1, 1])],
                              classes=np.array([0, 1]))
-    with pytest.raises(ValueError, match="expects 4"):
+    with pytest.raises(ValueError, match="expecting 4"):
         dense.predict(np.zeros((3, 5)))

@@ -52,3 +52,33 @@ def test_bad_files(tmp_path):
     (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
     with pytest.raises(ValueError, match="header announces"):
         load_idx(tmp_path / "short")
+
+
+def test_a_compressed_file_longer_than_its_header_is_refused_without_decompressing_it(tmp_path):
+    import tracemalloc
+
+    header = struct.pack(">HBB", 0, 0x08, 2) + struct.pack(">2I", 2, 2)
+    payload = header + bytes(4) + bytes(200 * 2**20)  # 200 MB of zeros behind 4 announced
+    (tmp_path / "bomb.gz").write_bytes(gzip.compress(payload, compresslevel=1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="more than 4"):
+            load_idx(tmp_path / "bomb.gz")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 2**20
+
+
+def test_a_header_announcing_more_than_the_file_holds_reads_only_the_file(tmp_path):
+    header = struct.pack(">HBB", 0, 0x08, 3) + struct.pack(">3I", 60000, 28000, 28000)
+    (tmp_path / "huge").write_bytes(header + bytes(100))
+    with pytest.raises(ValueError, match="file holds 100"):
+        load_idx(tmp_path / "huge")
+
+
+def test_a_broken_gzip_stream_is_a_value_error(tmp_path):
+    write_idx(tmp_path / "a.gz", np.zeros((30, 30), np.uint8), 0x08, compress=True)
+    (tmp_path / "a.gz").write_bytes((tmp_path / "a.gz").read_bytes()[:-12])
+    with pytest.raises(ValueError, match="IDX"):
+        load_idx(tmp_path / "a.gz")

@@ -225,3 +225,22 @@ def test_fine_tuning_with_binary_hidden_outputs_never_lowers_the_kept_score(imag
     assert not tuned.network_.neuron_banks()[-1].straight_through  # the output stays smooth
     predicted = tuned.transform(images[:80])
     assert dice_scores(predicted, target).mean() == pytest.approx(tuned.init_scores_[0])
+
+
+def test_transform_of_a_large_boolean_image_stays_lean(dilation_model):
+    import tracemalloc
+
+    image = np.random.default_rng(0).random((1, 1500, 1500)) < 0.5
+    dilation_model.transform(image[:, :64, :64])  # warm up caches
+    tracemalloc.start()
+    try:
+        output = dilation_model.transform(image)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(output, dilation_model.binarized_.transform(image))
+    assert peak <= 3 * image.nbytes
+
+
+def test_transform_of_an_empty_batch_is_empty(dilation_model):
+    assert dilation_model.transform(np.zeros((0, 16, 16), bool)).shape == (0, 16, 16)
