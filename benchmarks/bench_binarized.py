@@ -133,8 +133,13 @@ def _with_inputs(network, n_inputs, support_size, rng):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    parser.add_argument("--sizes-only", action="store_true",
+                        help="only (c), the stored sizes (no timing)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
+    if args.sizes_only:
+        part_c({s: dense_models(s, rng) for s in (2, 8, 32, 128, 392)}, rng)
+        return
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads")
     batches = [1, 10, 100] if args.quick else [1, 10, 100, 1000, 10000]
     supports = [2, 64] if args.quick else [2, 8, 32, 128, 392]

@@ -48,6 +48,19 @@ TARGETS = {
     "black_tophat": (black_tophat, (2,), True),
 }
 SELEMS = {"disk(3)": disk(3), "stick(7)": line(7, 0), "diagonal cross(7)": cross(7, True)}
+# elements that no constructor of skmorph.morphology makes (so not in the program search's
+# dictionary): what gradient descent and the polish must find on their own (--elements)
+OTHER_SELEMS = {
+    "irregular(7)": np.array([[0, 0, 1, 1, 0, 0, 0],
+                              [0, 1, 1, 1, 1, 0, 0],
+                              [0, 1, 1, 1, 1, 1, 0],
+                              [1, 1, 1, 1, 1, 1, 0],
+                              [0, 0, 1, 1, 1, 1, 1],
+                              [0, 0, 0, 1, 1, 1, 0],
+                              [0, 0, 0, 0, 1, 0, 0]], bool),
+    "L(5)": np.pad(np.array([[1, 0, 0, 0, 0], [1, 0, 0, 0, 0], [1, 0, 0, 0, 0],
+                             [1, 0, 0, 0, 0], [1, 1, 1, 1, 1]], bool), 1),
+}
 
 
 def _terms(model) -> list:
@@ -114,6 +127,9 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=200)
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--targets", nargs="*", default=list(TARGETS))
+    parser.add_argument("--elements", nargs="*", default=list(SELEMS),
+                        choices=[*SELEMS, *OTHER_SELEMS],
+                        help="structuring elements of the Diskorect rows")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0],
                         help="random_state of the models; each row is trained once per seed "
                              "(the images stay those of seed 0)")
@@ -138,7 +154,8 @@ def main() -> None:
     for name in args.targets:
         operation, hidden, complement = TARGETS[name]
         complement = complement or args.complement == "always"
-        for selem_name, selem in SELEMS.items():
+        for selem_name in args.elements:
+            selem = {**SELEMS, **OTHER_SELEMS}[selem_name]
             target = operation(test, selem)
             cells = {key: [] for key in ("float", "binarized", "exact", "same", "start", "time",
                                          "formula")}

@@ -11,6 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import Tags
 from sklearn.utils.validation import validate_data
 
+from skmorph._dask import is_dask_array, map_image_operator
 from skmorph._validation import check_binary_array, check_finite
 from skmorph.binary.export import check_description
 from skmorph.binary.layers import (
@@ -216,11 +217,18 @@ class BinarizedNetwork(BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """Output images (image networks; same layout as ``X``), or the binary features of the
-        last binary layer (classification networks)."""
+        last binary layer (classification networks).
+
+        Image networks also take a ``dask.array.Array`` of images and return one, lazily:
+        each chunk is processed on packed bits with a margin of the network's :meth:`reach`,
+        and the result equals the in-memory result whatever the chunking.
+        """
         if self.task == "classification":
             X = self._check_features(X)
             parts = [bits for bits, _ in self._dense_part(X)]
             return np.concatenate(parts) if parts else np.zeros((0, self._n_outputs()), bool)
+        if is_dask_array(X):
+            return self._lazy_transform(X)
         if sp.issparse(X):
             raise TypeError("X is a sparse matrix; sparse input is not supported: pass dense "
                             "images (a NumPy array)")
@@ -244,6 +252,27 @@ class BinarizedNetwork(BaseEstimator):
         else:
             output = self._images_to_bits(images)
         return output[:, 0] if squeeze and output.shape[1] == 1 else output
+
+    def reach(self) -> tuple[int, int]:
+        """How far (rows, columns) an output pixel of an image network reads its input: the
+        sum of the radii of its layers' elements."""
+        layers = self._conv_layers()
+        return (sum(layer.selems.shape[2] // 2 for layer in layers),
+                sum(layer.selems.shape[3] // 2 for layer in layers))
+
+    def _lazy_transform(self, images):
+        """``transform`` of a dask array of images, chunk by chunk (see
+        :func:`skmorph._dask.map_image_operator`)."""
+        out_channels = self._conv_layers()[-1].out_channels
+        if images.ndim == 3 and out_channels > 1:
+            images = images[:, None]
+        if images.ndim not in (3, 4):
+            raise ValueError(f"X must be images of shape (n, H, W) or (n, C, H, W), got shape "
+                             f"{images.shape}")
+        channel_axis = 1 if images.ndim == 4 else None
+        return map_image_operator(images, self.transform, reach=self.reach(),
+                                  channel_axis=channel_axis,
+                                  out_channels=out_channels if channel_axis else None)
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy (classification) or mean Dice between ``transform(X)`` and ``y`` (images)."""

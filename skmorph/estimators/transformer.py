@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from skmorph._dask import is_dask_array, map_image_operator
 from skmorph._validation import check_binary_array, check_finite
 from skmorph.binary import BinaryConv, Thresholds, dice_scores
 from skmorph.binary.layers import describe_operations
@@ -37,6 +38,7 @@ from skmorph.preprocessing import learn_thresholds
 __all__ = ["MorphologicalTransformer", "start_patterns"]
 
 LOSSES = ("bce", "mse", "dice")
+FLOAT_TILE = 512  # side of the tiles of inference="float" (plus the network's reach around)
 INITS = ("activated", "reference")
 OPERATIONS = (EROSION, DILATION)
 
@@ -542,10 +544,17 @@ default="activated"
     def transform(self, X) -> np.ndarray:
         """Apply the learned operator: binary images in the layout of ``X``.
 
-        Works on images of any height and width (the network is fully convolutional).
+        Works on images of any height and width (the network is fully convolutional). The
+        binarized operator runs on packed bits without copying boolean images to floats; the
+        float network (``inference="float"``) runs in overlapping tiles, so that its memory
+        is that of a tile whatever the image size. An empty batch gives an empty output. A
+        ``dask.array.Array`` of images gives a dask array, computed lazily chunk by chunk
+        with a margin of the operator's reach (equal to the in-memory result).
         """
         check_is_fitted(self, "binarized_")
         inference = self._check_inference()
+        if is_dask_array(X):
+            return self._lazy_transform(X)
         images, layout = self._as_images(X, "X", binary=self._fit_params["n_thresholds"] is None,
                                          allow_empty=True)
         if images.shape[1] != self.n_input_channels_:
@@ -554,13 +563,48 @@ default="activated"
                 f"{self.n_input_channels_}"
             )
         if inference == "float":
-            encoded = self._input_layers(vars(self))[0].images(images)
-            with torch_threads(), torch.no_grad():
-                self.network_.eval()
-                output = self.network_(as_float_tensor(encoded)).numpy() > 0.5
+            output = self._float_transform(images)
         else:
             output = self.binarized_.transform(images)  # boolean images: no float copy
         return self._restore_layout(output, layout)
+
+    def _lazy_transform(self, images):
+        """``transform`` of a dask array of images ``(n, H, W)`` or ``(n, C, H, W)``, chunk by
+        chunk with a margin of the operator's reach (the sum of its kernels' radii)."""
+        if images.ndim not in (3, 4):
+            raise ValueError(f"a dask array X must hold images of shape (n, H, W) or "
+                             f"(n, C, H, W), got shape {images.shape}")
+        reach = sum(size // 2 for size in self._fit_params["kernel_size"])
+        if images.ndim == 3 and self.n_output_channels_ > 1:
+            images = images[:, None]
+        four_d = images.ndim == 4
+        return map_image_operator(
+            images, self.transform, reach=(reach, reach), channel_axis=1 if four_d else None,
+            out_channels=self.n_output_channels_ if four_d else None,
+        )
+
+    def _float_transform(self, images: np.ndarray) -> np.ndarray:
+        """The float network thresholded at 1/2, image by image in overlapping tiles: each
+        tile is read with a margin of the network's whole reach (the sum of its kernels'
+        radii), so that the cropped tiles equal the whole image's output, and memory stays
+        that of a tile whatever the image size."""
+        encoder = self._input_layers(vars(self))[0]
+        reach = sum((size // 2) for size in self._fit_params["kernel_size"])
+        n, _, height, width = images.shape
+        output = np.empty((n, self.n_output_channels_, height, width), dtype=bool)
+        step = FLOAT_TILE
+        with torch_threads(), torch.no_grad():
+            self.network_.eval()
+            for top in range(0, height, step):
+                for left in range(0, width, step):
+                    rows = slice(max(top - reach, 0), min(top + step + reach, height))
+                    columns = slice(max(left - reach, 0), min(left + step + reach, width))
+                    tile = encoder.images(images[:, :, rows, columns])
+                    result = self.network_(as_float_tensor(tile)).numpy() > 0.5
+                    inner = (slice(top - rows.start, top - rows.start + step),
+                             slice(left - columns.start, left - columns.start + step))
+                    output[:, :, top:top + step, left:left + step] = result[:, :, *inner]
+        return output
 
     def score(self, X, Y, sample_weight=None) -> float:
         """Mean Dice coefficient between ``transform(X)`` and ``Y`` (1 for two empty images)."""

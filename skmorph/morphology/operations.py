@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from skmorph._dask import is_dask_array
 from skmorph.morphology.bitpack import PackedImage, combine_shifts, pack
 from skmorph.morphology.selem import check_selem
 
@@ -25,6 +26,16 @@ def selem_offsets(selem: np.ndarray) -> list[tuple[int, int]]:
     rows, cols = np.nonzero(selem)
     center_row, center_col = selem.shape[0] // 2, selem.shape[1] // 2
     return list(zip((rows - center_row).tolist(), (cols - center_col).tolist(), strict=True))
+
+
+def _lazy(operation, image, selem, padding: str, passes: int):
+    """``operation`` mapped over the chunks of a dask array, with a margin of its reach."""
+    from skmorph._dask import map_image_operator
+
+    selem = check_selem(selem)
+    reach = (passes * (selem.shape[0] // 2), passes * (selem.shape[1] // 2))
+    return map_image_operator(image, lambda block: operation(block, selem, padding),
+                              reach=reach)
 
 
 def _apply(image, selem, reduce: str, reflect: bool, padding: str):
@@ -55,26 +66,36 @@ def erosion(image, selem, padding: str = "zeros"):
     -------
     ndarray of bool with the shape of ``image``, or PackedImage if ``image`` was packed.
     """
+    if is_dask_array(image):
+        return _lazy(erosion, image, selem, padding, passes=1)
     return _apply(image, selem, "and", reflect=False, padding=padding)
 
 
 def dilation(image, selem, padding: str = "zeros"):
     """Binary dilation (scipy convention: the element is reflected). See :func:`erosion`."""
+    if is_dask_array(image):
+        return _lazy(dilation, image, selem, padding, passes=1)
     return _apply(image, selem, "or", reflect=True, padding=padding)
 
 
 def opening(image, selem, padding: str = "zeros"):
     """Erosion followed by dilation by the same element."""
+    if is_dask_array(image):
+        return _lazy(opening, image, selem, padding, passes=2)
     return dilation(erosion(image, selem, padding), selem, padding)
 
 
 def closing(image, selem, padding: str = "zeros"):
     """Dilation followed by erosion by the same element."""
+    if is_dask_array(image):
+        return _lazy(closing, image, selem, padding, passes=2)
     return erosion(dilation(image, selem, padding), selem, padding)
 
 
 def white_tophat(image, selem, padding: str = "zeros"):
     """Pixels of the image removed by the opening: ``image AND NOT opening(image)``."""
+    if is_dask_array(image):
+        return _lazy(white_tophat, image, selem, padding, passes=2)
     packed = pack(image)
     result = packed.andnot(opening(packed, selem, padding))
     return result if isinstance(image, PackedImage) else result.unpack()
@@ -82,6 +103,8 @@ def white_tophat(image, selem, padding: str = "zeros"):
 
 def black_tophat(image, selem, padding: str = "zeros"):
     """Pixels added by the closing: ``closing(image) AND NOT image``."""
+    if is_dask_array(image):
+        return _lazy(black_tophat, image, selem, padding, passes=2)
     packed = pack(image)
     result = closing(packed, selem, padding).andnot(packed)
     return result if isinstance(image, PackedImage) else result.unpack()

@@ -244,3 +244,17 @@ def test_transform_of_a_large_boolean_image_stays_lean(dilation_model):
 
 def test_transform_of_an_empty_batch_is_empty(dilation_model):
     assert dilation_model.transform(np.zeros((0, 16, 16), bool)).shape == (0, 16, 16)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "replicate"])
+def test_float_inference_in_tiles_equals_the_whole_image(images, padding, monkeypatch):
+    from skmorph.estimators import transformer
+
+    model = MorphologicalTransformer((2,), padding=padding, **{**FAST, "max_epochs": 2,
+                                                               "finetune_epochs": 0})
+    model.fit(images[:30], opening(images[:30], SELEM))
+    model.set_params(inference="float")
+    large = make_diskorect(2, size=45, random_state=5)
+    whole = model.transform(large)
+    monkeypatch.setattr(transformer, "FLOAT_TILE", 7)  # tiles smaller than the reach (2)
+    np.testing.assert_array_equal(model.transform(large), whole)

@@ -1,0 +1,83 @@
+"""Chunked images: skmorph's operators on dask arrays equal the in-memory results, whatever the
+chunking; core skmorph does not import dask."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skmorph import MorphologicalTransformer
+from skmorph.datasets import make_diskorect
+from skmorph.morphology import (
+    black_tophat,
+    closing,
+    dilation,
+    disk,
+    erosion,
+    line,
+    opening,
+    white_tophat,
+)
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+ASYMMETRIC = np.array([[0, 1, 1], [1, 1, 0], [0, 0, 0]], bool)
+CHUNKINGS = [(1, 17, 23), (2, 5, 61), (3, 1, 1), (1, 61, 8), (3, 61, 61)]
+
+
+@pytest.fixture(autouse=True)
+def synchronous():
+    with dask.config.set(scheduler="synchronous"):
+        yield
+
+
+@pytest.fixture(scope="module")
+def images():
+    return make_diskorect(3, size=61, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "operation", [erosion, dilation, opening, closing, white_tophat, black_tophat])
+@pytest.mark.parametrize("padding", ["zeros", "replicate"])
+def test_operations_on_dask_arrays_equal_the_in_memory_result(images, operation, padding):
+    for chunks in CHUNKINGS:  # chunk borders through shapes, chunks smaller than the reach
+        for selem in (disk(3), line(7, 45), ASYMMETRIC):
+            lazy = operation(da.from_array(images, chunks=chunks), selem, padding)
+            assert isinstance(lazy, da.Array) and lazy.dtype == bool
+            np.testing.assert_array_equal(lazy.compute(), operation(images, selem, padding),
+                                          err_msg=f"{operation.__name__} {chunks}")
+
+
+@pytest.fixture(scope="module")
+def tophat_model():
+    X = make_diskorect(40, size=32, random_state=1)
+    model = MorphologicalTransformer((2,), kernel_size=5, max_epochs=2, random_state=0,
+                                     device="cpu")
+    return model.fit(X, white_tophat(X, disk(2)))
+
+
+@pytest.mark.parametrize("chunks", [(1, 16, 16), (2, 3, 70), (1, 1, 1)])
+def test_transforms_on_dask_arrays_equal_the_in_memory_result(images, tophat_model, chunks):
+    lazy = da.from_array(images, chunks=chunks)
+    expected = tophat_model.transform(images)
+    result = tophat_model.transform(lazy)
+    assert isinstance(result, da.Array)
+    np.testing.assert_array_equal(result.compute(), expected)
+    np.testing.assert_array_equal(tophat_model.binarized_.transform(lazy).compute(), expected)
+    four_d = da.from_array(images[:, None], chunks=(1, 1, *chunks[1:]))
+    np.testing.assert_array_equal(tophat_model.transform(four_d).compute(), expected[:, None])
+    assert tophat_model.binarized_.reach() == (4, 4)
+
+
+def test_core_skmorph_does_not_import_dask():
+    code = (
+        "import sys, numpy as np\n"
+        "from skmorph.morphology import opening, disk\n"
+        "from skmorph.binary import BinarizedNetwork\n"
+        "opening(np.ones((9, 9), bool), disk(1))\n"
+        "assert not any(name.split('.')[0] == 'dask' for name in sys.modules), 'dask imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
