@@ -81,3 +81,29 @@ def test_core_skmorph_does_not_import_dask():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_grid_search_on_a_local_cluster_scores_as_n_jobs_1():
+    distributed = pytest.importorskip("distributed")
+    import joblib
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import GridSearchCV
+
+    from skmorph import BiMoNNClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:300], y[:300]
+    model = BiMoNNClassifier(hidden_layer_sizes=(16,), regularization="constant_exact",
+                             max_epochs=3, random_state=0, device="cpu")
+    grid = {"regularization_weight": [1e-3, 1e-1]}
+    local = GridSearchCV(model, grid, cv=2, n_jobs=1).fit(X, y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        # each worker process gives torch one thread (the estimators read OMP_NUM_THREADS)
+        assert set(client.run(lambda: __import__("os").environ.get("OMP_NUM_THREADS"))
+                   .values()) == {"1"}
+        with joblib.parallel_config(backend="dask"):
+            remote = GridSearchCV(model, grid, cv=2).fit(X, y)
+    np.testing.assert_array_equal(remote.cv_results_["mean_test_score"],
+                                  local.cv_results_["mean_test_score"])

@@ -308,26 +308,23 @@ def check_description(data) -> None:
         where.fields(layer, FIELDS["dense (packed)" if packed else kind])
         if kind == "thresholds":
             rows, size = _check_thresholds(layer, where)
-            has_conv = "c" in order
-            if has_conv and shape is None and task == "classification":
+            images = shape is not None  # thresholds per channel of images of that shape
+            if "c" in order and shape is None and task == "classification":
                 raise top.fail("image_shape", "(C, H, W) for a classifier with conv layers",
                                None)
-            if shape is not None and has_conv and rows != shape[0]:
+            if shape is not None and rows != shape[0]:
                 raise where.fail("thresholds", f"one row per image channel ({shape[0]})",
                                  f"{rows} rows")
         elif kind == "conv":
             size = _check_conv(layer, where, size)
-        elif kind == "dense":
-            if order[index - 1] == "c":  # the images of the last conv layer, flattened
-                size *= shape[1] * shape[2]
-            size = _check_dense(layer, where, size)
         else:
-            if order[index - 1] == "c":
+            if images:  # the images of the layer before (level sets or conv), flattened
                 size *= shape[1] * shape[2]
-            size = _check_linear(layer, where, size)
+                images = False
+            check = _check_dense if kind == "dense" else _check_linear
+            size = check(layer, where, size)
     if names is not None:
-        n_features = (shape and "c" in order and math.prod(shape)) or \
-            len(layers[0]["thresholds"])
+        n_features = math.prod(shape) if shape is not None else len(layers[0]["thresholds"])
         if len(names) != n_features:
             raise top.fail("feature_names", f"{n_features} names, one per input feature", names)
     if task == "classification" and size != n_classes:

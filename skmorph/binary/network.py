@@ -118,7 +118,7 @@ class BinarizedNetwork(BaseEstimator):
     def n_features_in_(self) -> int:
         if self.task == "image":
             raise AttributeError("image networks accept images of any size")
-        if self.image_shape is not None and self._conv_layers():
+        if self.image_shape is not None:  # flat images (level sets per channel)
             return int(np.prod(self.image_shape))
         return self.layers[0].thresholds.shape[0]
 
@@ -171,7 +171,7 @@ class BinarizedNetwork(BaseEstimator):
         for start in range(0, X.shape[0], _CHUNK_SAMPLES):
             chunk = X[start : start + _CHUNK_SAMPLES]
             n = chunk.shape[0]
-            if self._conv_layers():
+            if self.image_shape is not None:
                 images = self._images_to_bits(chunk.reshape(n, *self.image_shape))
                 bits = pack_samples(images.reshape(n, -1).T)
             else:

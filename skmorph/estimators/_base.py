@@ -216,6 +216,9 @@ class TrainingData:
     # are scored on (the validation part with early stopping, else the training data)
     train_index: np.ndarray | slice = field(default_factory=lambda: slice(None))
     scored_index: np.ndarray | slice = field(default_factory=lambda: slice(None))
+    # whether parts of the binarized predictor may be fitted on this data (the classifier's
+    # head): not on one chunk of partial_fit, which would fit them to that chunk
+    fits_predictor: bool = True
 
 
 @dataclass
@@ -250,18 +253,21 @@ class BiMoNNBase(BaseEstimator):
 
     # ---- the template
 
-    def _fit(self, X, y):
+    def _fit(self, X, y, *, partial: bool = False, classes=None):
+        """``partial``: one pass over the data, continuing the fitted network (partial_fit)."""
         params = validate_params(type(self).__name__, self.get_params(deep=False),
                                  self._parameter_constraints)
         self._check_params(params)
         device = resolve_device(params.device)
-        warm = params.warm_start and self._is_fitted()
+        warm = (params.warm_start or partial) and self._is_fitted()
+        if partial:
+            params.max_epochs, params.early_stopping = 1, False
         if warm:
             self._check_same_structure(params)
         previous = dict(self.__dict__)
         try:
             with torch_threads():
-                fitted = self._fit_candidates(params, X, y, warm, device)
+                fitted = self._fit_candidates(params, X, y, warm, device, classes, partial)
         except BaseException:
             # validate_data may already have set n_features_in_ / feature_names_in_
             self.__dict__.clear()
@@ -270,9 +276,11 @@ class BiMoNNBase(BaseEstimator):
         self.__dict__.update(fitted)
         return self
 
-    def _fit_candidates(self, params, X, y, warm: bool, device) -> dict:
+    def _fit_candidates(self, params, X, y, warm: bool, device, classes=None,
+                        partial: bool = False) -> dict:
         """Train every start and return the fitted attributes of the best candidate."""
-        data = self._prepare(params, X, y, warm)
+        data = self._prepare(params, X, y, warm, classes)
+        data.fits_predictor = not partial
         rng = check_random_state(params.random_state)
         generator = torch.Generator().manual_seed(int(rng.randint(2**31 - 1)))
         train_index, validation_index = self._split(params, data, rng)
@@ -332,8 +340,9 @@ class BiMoNNBase(BaseEstimator):
                                           validation_index, generator, device, epochs)
             for entry in history[done:]:
                 entry["hidden_outputs"] = network.hidden_outputs
+            fitting_data = (data.X, data.y) if data.fits_predictor else (None, None)
             binarized, report = self._binarize_network(
-                network, context, params.binarization, data.X, data.y
+                network, context, params.binarization, *fitting_data
             )
             score = self._binarized_score(binarized, data.X[data.scored_index],
                                           data.y[data.scored_index])

@@ -179,10 +179,13 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             )
         return shape
 
-    def _prepare(self, params, X, y, warm: bool) -> TrainingData:
+    def _prepare(self, params, X, y, warm: bool, classes=None) -> TrainingData:
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not warm)
         check_classification_targets(y)
-        classes, encoded = np.unique(y, return_inverse=True)
+        if classes is not None:  # partial_fit: every label the calls will see
+            classes, encoded = self._encode_with_classes(y, classes, warm)
+        else:
+            classes, encoded = np.unique(y, return_inverse=True)
         if classes.size < 2:
             raise ValueError(
                 f"BiMoNNClassifier needs samples of at least 2 classes in y; got 1 class: "
@@ -207,6 +210,48 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         inputs = self._encode(X, self._context(params, attributes))
         targets = torch.as_tensor(encoded, dtype=torch.long)
         return TrainingData(inputs, targets, attributes, X, encoded, stratify=encoded)
+
+    def _encode_with_classes(self, y, classes, warm: bool):
+        """Labels encoded against the ``classes`` of partial_fit."""
+        classes = np.unique(np.asarray(classes))
+        if warm and not np.array_equal(classes, self.classes_):
+            raise ValueError(f"classes={classes.tolist()} differs from the classes of the "
+                             f"earlier calls: {self.classes_.tolist()}")
+        encoded = np.searchsorted(classes, y)
+        unknown = (encoded >= classes.size) | (classes[np.minimum(encoded, classes.size - 1)]
+                                               != y)
+        if unknown.any():
+            raise ValueError(f"y has labels not in classes: {np.unique(y[unknown]).tolist()}")
+        return classes, encoded
+
+    def partial_fit(self, X, y, classes=None):
+        """One pass over ``(X, y)``, continuing the network of the earlier calls, then binarize.
+
+        For data that does not fit in memory: call it on one chunk after another (for example
+        the chunks of a dask array), as many passes as wanted. The first call learns the input
+        thresholds and builds the network from its chunk, and needs ``classes``, every label
+        that will ever be seen; later calls must keep the features and classes. The binarized
+        predictor is up to date after each call, with the float network's head (refitting
+        it on one chunk would fit it to that chunk): pass all the data, or a representative
+        sample, to :meth:`binarize` to refit it. Each call runs Adam afresh for one epoch
+        (``learning_rate`` without the plateau schedule of ``fit``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like, optional
+            All the classes; required on the first call.
+
+        Returns
+        -------
+        self
+        """
+        if not self._is_fitted() and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit")
+        if classes is None:
+            classes = self.classes_
+        return self._fit(X, y, partial=True, classes=classes)
 
     def _encode(self, X: np.ndarray, context: dict) -> torch.Tensor:
         """Binary network inputs: bits (n, n_bits) or level-set images (n, C * L, H, W)."""

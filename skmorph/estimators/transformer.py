@@ -360,7 +360,7 @@ default="activated"
             )
         params.kernel_size = per_layer(params.kernel_size, n_layers, "kernel_size")
 
-    def _prepare(self, params, X, Y, warm: bool) -> TrainingData:
+    def _prepare(self, params, X, Y, warm: bool, classes=None) -> TrainingData:
         if Y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "

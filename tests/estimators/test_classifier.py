@@ -236,3 +236,33 @@ def test_feature_names_come_from_dataframes():
     assert model.n_features_in_ == 4
     with pytest.warns(UserWarning, match="feature names"):
         model.predict(X)
+
+
+def test_images_without_a_convolutional_front_take_level_sets_per_channel(tmp_path):
+    X, y = load_digits(return_X_y=True)
+    model = BiMoNNClassifier(input_shape=(8, 8), **FAST).fit(X[:300], y[:300])
+    assert model.binarized_.n_features_in_ == 64
+    assert model.score(X[300:500], y[300:500]) > 0.5
+    model.binarized_.save(tmp_path / "model.json")
+    loaded = BinarizedNetwork.load(tmp_path / "model.json")
+    np.testing.assert_array_equal(loaded.predict(X[300:500]), model.predict(X[300:500]))
+
+
+def test_partial_fit_over_chunks_reaches_the_accuracy_of_fit(digits):
+    X_train, X_test, y_train, y_test = digits
+    full = BiMoNNClassifier(random_state=0).fit(X_train, y_train)
+    model = BiMoNNClassifier(random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        model.partial_fit(X_train[:10], y_train[:10])
+    chunks = np.array_split(np.arange(len(X_train)), 5)
+    for _ in range(15):
+        for chunk in chunks:
+            model.partial_fit(X_train[chunk], y_train[chunk], classes=np.arange(10))
+            assert model.binarized_.n_features_in_ == 64  # usable after every call
+    assert len(model.history_) == 75
+    assert "float network's head" in model.binarization_report_["head"]
+    assert model.score(X_test, y_test) >= full.score(X_test, y_test) - 0.02
+    with pytest.raises(ValueError, match="differs"):
+        model.partial_fit(X_train[:10], y_train[:10], classes=np.arange(11))
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X_train[:10, :20], y_train[:10])
