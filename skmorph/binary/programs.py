@@ -339,7 +339,7 @@ def describe_operator(layers: list[BinaryConv], input_names: list[str]) -> list[
     """
     names: dict = {}
     expressions = list(input_names)
-    for layer in layers:
+    for index, layer in enumerate(layers):
         outputs = []
         for j in range(layer.out_channels):
             terms = []
@@ -351,7 +351,7 @@ def describe_operator(layers: list[BinaryConv], input_names: list[str]) -> list[
             else:
                 joiner = " AND " if layer.combine[j] == "and" else " OR "
                 texts = [_text(term) for term in terms]
-                outputs.append("(" + joiner.join(texts) + ")" if layers.index(layer) + 1 <
-                               len(layers) else joiner.join(texts))
+                inner = index + 1 < len(layers)  # parenthesized inside a later layer
+                outputs.append(f"({joiner.join(texts)})" if inner else joiner.join(texts))
         expressions = outputs
     return [_text(expression) for expression in expressions]

@@ -149,12 +149,9 @@ class _Operator:
         if index + 1 < len(self.selems):
             self.refresh(index + 1, changed_inputs={j})
 
-    def layers(self, template: list[BinaryConv]) -> list[BinaryConv]:
-        return [
-            BinaryConv(self.selems[k], self.operations[k], self.active[k], self.combine[k],
-                       self.padding[k])
-            for k in range(len(template))
-        ]
+    def layers(self) -> list[BinaryConv]:
+        return [BinaryConv(*fields) for fields in zip(
+            self.selems, self.operations, self.active, self.combine, self.padding, strict=True)]
 
 
 def _moves(operator: _Operator):
@@ -258,4 +255,4 @@ def polish(layers: list[BinaryConv], pairs: PackedPairs, *, max_evaluations: int
                 kept.append(_describe(move, operator))
             else:
                 _apply(operator, move)  # undo
-    return PolishResult(operator.layers(layers), before, best, kept, evaluated)
+    return PolishResult(operator.layers(), before, best, kept, evaluated)

@@ -1,13 +1,12 @@
 """The binarized predictor takes inputs by the rules of the estimator that made it, and its
 image transform stays lean in memory."""
 
-import tracemalloc
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, LinearHead, Thresholds
+from tests.memory import peak_memory
 
 
 def image_network(levels=None):
@@ -68,11 +67,6 @@ def test_the_image_transform_uses_at_most_three_times_the_boolean_image():
     image = np.random.default_rng(0).random((1, 1, 2000, 2000)) < 0.5
     network = image_network()
     network.transform(image[:, :, :64, :64])  # warm up caches
-    tracemalloc.start()
-    try:
-        output = network.transform(image)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    output, peak = peak_memory(lambda: network.transform(image))
     assert output.shape == image.shape
     assert peak <= 3 * image.nbytes

@@ -47,7 +47,7 @@ def test_incremental_evaluation_equals_a_full_run_after_every_move(seed):
     moves = list(_moves(operator))
     for index in rng.permutation(len(moves))[:80]:
         if _apply(operator, moves[index]):
-            expected = run_layers(operator.layers(layers), pairs.inputs)
+            expected = run_layers(operator.layers(), pairs.inputs)
             np.testing.assert_array_equal(operator.output().words, expected.words)
 
 

@@ -228,16 +228,11 @@ def test_fine_tuning_with_binary_hidden_outputs_never_lowers_the_kept_score(imag
 
 
 def test_transform_of_a_large_boolean_image_stays_lean(dilation_model):
-    import tracemalloc
+    from tests.memory import peak_memory
 
     image = np.random.default_rng(0).random((1, 1500, 1500)) < 0.5
     dilation_model.transform(image[:, :64, :64])  # warm up caches
-    tracemalloc.start()
-    try:
-        output = dilation_model.transform(image)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    output, peak = peak_memory(lambda: dilation_model.transform(image))
     np.testing.assert_array_equal(output, dilation_model.binarized_.transform(image))
     assert peak <= 3 * image.nbytes
 
