@@ -10,6 +10,13 @@ Run: python benchmarks/bench_binarized.py [--quick]
     ``BinarizedNetwork.transform`` against the float torch network.
 (c) Pickled size of the whole binarized 784 -> 4096 -> 10 predictor against the float32
     parameters of the same model.
+(d) The convolutional classifier of the classification benchmark (28x28 gray images, 3 level
+    sets and complements, BiSE 6 -> 64 (5x5) -> 128 (3x3) channels, each followed by 2x2 OR
+    pooling, a float head on the 128 x 7 x 7 pooled bits): images/s of ``predict`` against the
+    float torch network of the same shape (thresholds in torch, BiSE layers, max pooling, head,
+    in ``torch.no_grad``) at batch sizes 1 to 10 000. ``--conv-model`` takes the predictor that
+    ``bench_classification.py --conv --save-binarized`` wrote; without it, random activated
+    neurons of that shape.
 """
 
 from __future__ import annotations
@@ -130,11 +137,51 @@ def _with_inputs(network, n_inputs, support_size, rng):
                             classes=network.classes)
 
 
+def conv_models(rng, path=None):
+    network = build_network(in_channels=6, conv_channels=[64, 128], kernel_sizes=[5, 3],
+                            pooling="dilation", conv_layer="bise", n_features=128 * 7 * 7,
+                            n_outputs=10).eval()
+    levels = np.array([[0.1, 0.3, 0.6]])
+    if path is not None:
+        binarized = BinarizedNetwork.load(path)
+        levels = binarized.layers[0].thresholds
+        return network, binarized, levels, "trained"
+    activate_randomly(network, rng)
+    binarized, _ = binarize_network(network, [Thresholds(levels, complement=True)],
+                                    method="exact", classes=np.arange(10),
+                                    image_shape=(1, 28, 28))
+    return network, binarized, levels, "random activated"
+
+
+def part_d(rng, batches, path=None):
+    network, binarized, levels, kind = conv_models(rng, path)
+    thresholds = torch.as_tensor(levels[0][~np.isnan(levels[0])], dtype=torch.float32)
+
+    def torch_predict(tensor):
+        with torch.no_grad():
+            bits = (tensor.view(-1, 1, 28, 28) > thresholds.view(1, -1, 1, 1)).float()
+            return network(torch.cat([bits, 1 - bits], dim=1)).argmax(1)
+
+    print(f"\n(d) convolutional classifier ({kind} neurons), BiSE 6 -> 64 -> 128, 2x2 OR "
+          f"pooling, head on 6272 bits: images/s (speed-up over float torch)\n")
+    print("| batch | float torch | binarized |")
+    print("|---:|---:|---:|")
+    for batch in batches:
+        X = rng.random((batch, 784)).astype(np.float32)
+        tensor = torch.from_numpy(X)
+        t_float = best(lambda tensor=tensor: torch_predict(tensor))
+        t_binary = best(lambda X=X: binarized.predict(X))
+        print(f"| {batch} | {batch / t_float:,.0f} | {batch / t_binary:,.0f} "
+              f"({t_float / t_binary:.1f}x) |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--sizes-only", action="store_true",
                         help="only (c), the stored sizes (no timing)")
+    parser.add_argument("--conv-model", help="JSON predictor for (d) (see the docstring)")
+    parser.add_argument("--parts", nargs="+", default=["a", "b", "c", "d"])
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     if args.sizes_only:
@@ -143,9 +190,14 @@ def main() -> None:
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads")
     batches = [1, 10, 100] if args.quick else [1, 10, 100, 1000, 10000]
     supports = [2, 64] if args.quick else [2, 8, 32, 128, 392]
-    networks = part_a(rng, batches, supports)
-    part_b(rng, 256 if args.quick else 2048)
-    part_c(networks, rng)
+    if "a" in args.parts or "c" in args.parts:
+        networks = part_a(rng, batches, supports)
+    if "b" in args.parts:
+        part_b(rng, 256 if args.quick else 2048)
+    if "c" in args.parts:
+        part_c(networks, rng)
+    if "d" in args.parts:
+        part_d(rng, batches, args.conv_model)
 
 
 if __name__ == "__main__":

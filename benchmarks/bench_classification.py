@@ -1,9 +1,18 @@
 """The classification study of the BiMoNN paper (arXiv:2401.03830): DenseLUI(784 -> 4096) +
 float head, four regularization configurations and PA, against a float MLP and a
-BinaryConnect-style baseline.
+BinaryConnect-style baseline; and the convolutional BiMoNN against a float CNN of its shape.
 
 Run: python benchmarks/bench_classification.py \
          --data /usr/share/datasets/fashion-mnist --epochs 3
+     python benchmarks/bench_classification.py \
+         --data /usr/share/datasets/fashion-mnist --conv --epochs 10 --seeds 0
+
+``--conv``: ``BiMoNNClassifier(input_shape=(28, 28), ...)`` with the architecture of
+``--channels`` / ``--kernel-sizes`` (BiSE layers, each followed by 2x2 OR pooling, a float head
+on the pooled binary maps, refitted on the binarized maps) on the gray images (its level sets
+learned by the classifier), against ``nn.Conv2d`` layers of the same shape with
+ReLU and max pooling on the gray images; every model gets ``--epochs`` epochs, batch
+``--batch-size``, Adam at ``--learning-rate`` (the float CNN at ``--cnn-learning-rate``).
 
 Data: the IDX files of Fashion-MNIST (Debian's ``dataset-fashion-mnist``) or MNIST, the official
 60 000 / 10 000 split, images binarized to one level set (pixel >= 128: 784 bits). Every model
@@ -97,6 +106,88 @@ def baseline(kind, data, args):
     return accuracy, seconds
 
 
+def conv_bimonn(data, args, seed):
+    X_train, y_train, X_test, y_test = data
+    model = BiMoNNClassifier(
+        input_shape=(28, 28), hidden_channels=tuple(args.channels),
+        kernel_size=tuple(args.kernel_sizes), hidden_layer_sizes=(),
+        n_thresholds=args.n_thresholds, max_epochs=args.epochs, n_iter_no_change=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, random_state=seed,
+        weight_reparametrization=args.weight_reparametrization,
+        learning_rate_schedule=args.schedule, device="cpu",
+        verbose=args.verbose,
+    )
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    binarized = model.score(X_test, y_test)
+    model.set_params(inference="float")
+    floating = model.score(X_test, y_test)
+    if args.save_binarized:
+        model.binarized_.save(args.save_binarized)
+    report = model.binarization_report_
+    return floating, binarized, report["n_exact"] / report["n_neurons"], seconds
+
+
+def float_cnn(data, args, seed):
+    X_train, y_train, X_test, y_test = (torch.as_tensor(a) for a in data)
+    X_train = X_train.float().view(-1, 1, 28, 28)
+    X_test = X_test.float().view(-1, 1, 28, 28)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        layers, channels, size = [], 1, 28
+        for out, kernel in zip(args.channels, args.kernel_sizes, strict=True):
+            layers += [nn.Conv2d(channels, out, kernel, padding=kernel // 2), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            channels, size = out, size // 2
+        model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * size * size, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.cnn_learning_rate)
+    steps = args.epochs * -(-len(X_train) // args.batch_size)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    start = time.perf_counter()
+    for _ in range(args.epochs):
+        model.train()
+        for index in torch.randperm(len(X_train), generator=generator).split(args.batch_size):
+            loss = F.cross_entropy(model(X_train[index]), y_train[index].long())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if args.schedule == "cosine":
+                cosine.step()
+    seconds = time.perf_counter() - start
+    model.eval()
+    with torch.no_grad():
+        accuracy = np.mean([(model(X_test[i:i + 1000]).argmax(1) == y_test[i:i + 1000])
+                            .float().mean().item() for i in range(0, len(X_test), 1000)])
+    return accuracy, seconds
+
+
+def conv_study(args, train_images, train_labels, test_images, test_labels) -> None:
+    data = (train_images.reshape(len(train_images), -1).astype(np.float32) / 255,
+            train_labels.astype(np.int64),
+            test_images.reshape(len(test_images), -1).astype(np.float32) / 255,
+            test_labels.astype(np.int64))
+    shape = "-".join(f"{c}x{k}x{k}" for c, k in zip(args.channels, args.kernel_sizes,
+                                                     strict=True))
+    print(f"# {args.data}: {len(train_labels)} train / {len(test_labels)} test, gray images, "
+          f"{args.epochs} epochs, batch {args.batch_size}, Adam lr {args.learning_rate} "
+          f"({args.schedule} schedule; float CNN: lr {args.cnn_learning_rate}), "
+          f"{args.weight_reparametrization} weights, "
+          f"{torch.get_num_threads()} threads")
+    print("| model | seed | float test accuracy | binarized test accuracy | neurons exact "
+          "| training time (s) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for seed in args.seeds:
+        floating, binarized, exact, seconds = conv_bimonn(data, args, seed)
+        print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={args.n_thresholds} "
+              f"+ complements | {seed} | {floating:.4f} | {binarized:.4f} | {exact:.1%} "
+              f"| {seconds:.0f} |", flush=True)
+        accuracy, seconds = float_cnn(data, args, seed)
+        print(f"| float CNN, Conv2d {shape}, ReLU, 2x2 max pooling | {seed} | {accuracy:.4f} "
+              f"| - | - | {seconds:.0f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", required=True, help="folder with the four IDX files")
@@ -104,10 +195,25 @@ def main() -> None:
     parser.add_argument("--weight", type=float, default=1e-3, help="regularization weight")
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS))
     parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument("--conv", action="store_true", help="the convolutional study instead")
+    parser.add_argument("--channels", type=int, nargs="+", default=[64, 128])
+    parser.add_argument("--kernel-sizes", type=int, nargs="+", default=[5, 3])
+    parser.add_argument("--n-thresholds", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=1e-2)
+    parser.add_argument("--cnn-learning-rate", type=float, default=1e-3)
+    parser.add_argument("--weight-reparametrization", default="projected")
+    parser.add_argument("--schedule", default="cosine", choices=["plateau", "cosine"])
+    parser.add_argument("--save-binarized", help="write the binarized predictor (JSON) there, "
+                        "for benchmarks/bench_binarized.py --conv-model")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
     train_images, train_labels = load_mnist(args.data, "train")
     test_images, test_labels = load_mnist(args.data, "test")
+    if args.conv:
+        conv_study(args, train_images, train_labels, test_images, test_labels)
+        return
     data = (
         (train_images.reshape(len(train_images), -1) >= 128).astype(np.float32),
         train_labels.astype(np.int64),

@@ -1,11 +1,21 @@
-"""Training-step time of a DenseLUI 784 -> 4096 layer against nn.Linear of the same shape.
+"""Training-step time of DenseLUI and BiSEL layers against nn.Linear / nn.Conv2d of the same shape.
 
-Run: python benchmarks/bench_training_step.py [--batch-size 64] [--update-every 1 10 100]
+Run: python benchmarks/bench_training_step.py [--batch-size 64] [--update-every 1 10 100 auto]
 
-One step = forward, loss, backward and Adam update on a batch of binary inputs, with the layer
-followed by a float 4096 -> 10 head in both models. Regularized steps add the PA or PC distance of
-the 4096 neurons; the sets of the projections are recomputed by the exact NumPy solvers every
-``update_every`` steps (the distance for fixed sets is differentiated at every step).
+One step = forward, loss, backward and Adam update (and, under the ``"projected"`` weight
+reparametrization, the clamp of the weights at 0 that the training loop runs after the update).
+
+- Dense: a DenseLUI 784 -> 4096 layer on binary inputs against ``nn.Linear(784, 4096)`` and a
+  sigmoid, both followed by a float 4096 -> 10 head. Regularized steps add the PA or PC
+  distance of the 4096 neurons; the sets of the projections are recomputed by the exact NumPy
+  solvers every ``update_every`` steps (``auto``: :func:`skmorph.nn.regularization.
+  auto_update_every`), the distance for fixed sets is differentiated at every step.
+- Convolutional: a BiSEL layer (``--conv-channels`` in -> out, ``--kernel-size``) with 2x2 max
+  pooling on 28x28 binary images against ``nn.Conv2d`` of the same shape (as many weights) with
+  a sigmoid and the same pooling, both followed by a float head.
+
+The baseline and the layer are timed interleaved, best of 3 runs, so that a busy moment of the
+machine does not skew their ratio.
 """
 
 from __future__ import annotations
@@ -18,10 +28,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from skmorph.nn import Regularizer, build_network
+from skmorph.nn.regularization import auto_update_every
 
 
 def step_time(model, regularizer, banks, x, y, n_steps):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    project = getattr(model, "project_", lambda: None)
 
     def one(step):
         loss = F.cross_entropy(model(x), y)
@@ -30,6 +42,7 @@ def step_time(model, regularizer, banks, x, y, n_steps):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        project()
 
     for step in range(3):
         one(step)
@@ -39,46 +52,79 @@ def step_time(model, regularizer, banks, x, y, n_steps):
     return (time.perf_counter() - start) / n_steps
 
 
-def baseline_and_plain(linear, network, banks, x, y, n_steps, repeats=3):
-    """Best of ``repeats`` interleaved timings of nn.Linear and the plain DenseLUI network, so
-    that a busy moment of the machine does not skew their ratio."""
-    pairs = [(step_time(linear, None, [], x, y, n_steps),
-              step_time(network, None, banks, x, y, n_steps)) for _ in range(repeats)]
+def interleaved(baseline, network, x, y, n_steps, repeats=3):
+    """Best of ``repeats`` interleaved timings of the baseline and the network."""
+    pairs = [(step_time(baseline, None, [], x, y, n_steps),
+              step_time(network, None, [], x, y, n_steps)) for _ in range(repeats)]
     return min(p[0] for p in pairs), min(p[1] for p in pairs)
+
+
+def dense_rows(args) -> None:
+    x = (torch.rand(args.batch_size, 784) < 0.3).float()
+    y = torch.randint(0, 10, (args.batch_size,))
+    linear = nn.Sequential(nn.Linear(784, 4096), nn.Sigmoid(), nn.Linear(4096, 10))
+    print("\n(a) DenseLUI 784 -> 4096 vs nn.Linear")
+    print("| weights | regularization | sets recomputed every | step (ms) | vs nn.Linear "
+          "| vs unregularized |")
+    print("|---|---|---:|---:|---:|---:|")
+    for weights in args.weights:
+        network = build_network(n_features=784, hidden_layer_sizes=[4096], n_outputs=10,
+                                weight_reparametrization=weights)
+        baseline, plain = interleaved(linear, network, x, y, args.steps)
+        print(f"| {weights} | none | - | {plain * 1e3:.1f} | {plain / baseline:.2f}x | 1.00x |")
+        if weights != args.regularized_weights:
+            continue
+        banks = network.neuron_banks()
+        n_weights = sum(bank.n_neurons * bank.n_weights for bank in banks)
+        for kind in ["constant_exact", "constant_uniform", "constant_normal", "activable"]:
+            for every in args.update_every:
+                every = auto_update_every(kind, n_weights) if every == "auto" else int(every)
+                label = f"{every} (auto)" if every == auto_update_every(kind, n_weights) \
+                    else str(every)
+                steps = args.steps if kind != "activable" or every > 1 else 3
+                regularizer = Regularizer(kind, weight=1e-3, update_every=every)
+                t = step_time(network, regularizer, banks, x, y, max(steps, every))
+                print(f"| {weights} | {kind} | {label} | {t * 1e3:.1f} | {t / baseline:.2f}x "
+                      f"| {t / plain:.2f}x |")
+
+
+def conv_rows(args) -> None:
+    c_in, c_out = args.conv_channels
+    k = args.kernel_size
+    x = (torch.rand(args.batch_size, c_in, 28, 28) < 0.3).float()
+    y = torch.randint(0, 10, (args.batch_size,))
+    conv = nn.Sequential(nn.Conv2d(c_in, c_out, k, padding=k // 2), nn.Sigmoid(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(c_out * 14 * 14, 10))
+    print(f"\n(b) BiSEL {c_in} -> {c_out}, {k}x{k}, 2x2 pooling, on 28x28 images vs nn.Conv2d")
+    print("| weights | step (ms) | nn.Conv2d step (ms) | vs nn.Conv2d |")
+    print("|---|---:|---:|---:|")
+    for weights in args.weights:
+        network = build_network(in_channels=c_in, conv_channels=[c_out], kernel_sizes=k,
+                                pooling="dilation", n_features=c_out * 14 * 14, n_outputs=10,
+                                weight_reparametrization=weights)
+        baseline, plain = interleaved(conv, network, x, y, args.steps)
+        print(f"| {weights} | {plain * 1e3:.1f} | {baseline * 1e3:.1f} "
+              f"| {plain / baseline:.2f}x |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--update-every", type=int, nargs="+", default=[1, 10, 100])
+    parser.add_argument("--update-every", nargs="+", default=["1", "10", "100", "auto"])
+    parser.add_argument("--weights", nargs="+", default=["positive", "identity", "projected"])
+    parser.add_argument("--regularized-weights", default="projected")
+    parser.add_argument("--conv-channels", type=int, nargs=2, default=[8, 32])
+    parser.add_argument("--kernel-size", type=int, default=5)
+    parser.add_argument("--parts", nargs="+", default=["dense", "conv"])
     args = parser.parse_args()
     torch.manual_seed(0)
-    x = (torch.rand(args.batch_size, 784) < 0.3).float()
-    y = torch.randint(0, 10, (args.batch_size,))
-    linear = nn.Sequential(nn.Linear(784, 4096), nn.Sigmoid(), nn.Linear(4096, 10))
-    network = build_network(n_features=784, hidden_layer_sizes=[4096], n_outputs=10)
-    banks = network.neuron_banks()
-    baseline, plain = baseline_and_plain(linear, network, banks, x, y, args.steps)
-    threads = torch.get_num_threads()
-    print(f"# torch {torch.__version__}, {threads} threads, batch {args.batch_size}")
-    print(f"nn.Linear step: {baseline * 1e3:.1f} ms (best of 3 runs of {args.steps} steps)")
-    print("| regularization | sets recomputed every | step (ms) | vs nn.Linear |")
-    print("|---|---:|---:|---:|")
-    print(f"| none | - | {plain * 1e3:.1f} | {plain / baseline:.2f}x |")
-    identity = build_network(n_features=784, hidden_layer_sizes=[4096], n_outputs=10,
-                             weight_reparametrization="identity")
-    baseline_again, plain_identity = baseline_and_plain(
-        linear, identity, identity.neuron_banks(), x, y, args.steps
-    )
-    print(f"| none, identity weight reparametrization | - | {plain_identity * 1e3:.1f} "
-          f"| {plain_identity / baseline_again:.2f}x |")
-    for kind in ["constant_exact", "constant_uniform", "constant_normal", "activable"]:
-        for every in args.update_every:
-            steps = args.steps if kind != "activable" or every > 1 else 3
-            regularizer = Regularizer(kind, weight=1e-3, update_every=every)
-            t = step_time(network, regularizer, banks, x, y, max(steps, every))
-            print(f"| {kind} | {every} | {t * 1e3:.1f} | {t / baseline:.2f}x |")
+    print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"batch {args.batch_size}, best of 3 runs of {args.steps} steps")
+    if "dense" in args.parts:
+        dense_rows(args)
+    if "conv" in args.parts:
+        conv_rows(args)
 
 
 if __name__ == "__main__":

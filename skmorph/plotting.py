@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["dense_supports", "plot_selems", "plot_transform"]
+__all__ = ["dense_supports", "first_layer_elements", "plot_selems", "plot_transform"]
 
 
 def _pyplot():
@@ -46,6 +46,34 @@ def dense_supports(classifier, layer: int = 0) -> np.ndarray:
     for bit in np.flatnonzero(above.any(axis=0)):
         out[above[:, bit], features[bit]] = 1
     return out
+
+
+def first_layer_elements(classifier) -> tuple[np.ndarray, np.ndarray]:
+    """Elements of the first convolutional layer of a fitted ``BiMoNNClassifier`` on images.
+
+    Returns ``(elements, operations)``: ``elements`` of shape ``(out_channels, kh, kw)``, +1
+    where an output channel reads a pixel on a level set ("above a threshold"), -1 where it
+    reads it only on a complement ("at or below"), 0 elsewhere (all input channels of the
+    layer merged); ``operations`` the ``"erosion"``/``"dilation"`` of each channel's first
+    term, as binarized. Elements are in the correlation convention of the layer (pixel
+    offsets read relative to the output pixel).
+    """
+    from skmorph.binary import BinaryConv, Thresholds
+
+    network = classifier.binarized_
+    thresholds = next(layer for layer in network.layers if isinstance(layer, Thresholds))
+    conv = next((layer for layer in network.layers if isinstance(layer, BinaryConv)), None)
+    if conv is None:
+        raise ValueError("the classifier has no convolutional layer: use dense_supports")
+    n_bits = len(thresholds.feature_index)
+    read = conv.selems & conv.active[:, :, None, None]
+    elements = np.zeros((conv.out_channels, *conv.selems.shape[2:]), dtype=np.int8)
+    if thresholds.complement:
+        elements[read[:, n_bits:].any(axis=1)] = -1
+    elements[read[:, :n_bits].any(axis=1)] = 1
+    first = conv.active.argmax(axis=1)
+    operations = conv.operations[np.arange(conv.out_channels), first]
+    return elements, operations
 
 
 def plot_selems(selems, titles=None, ncols: int = 8, path=None, suptitle=None):

@@ -3,6 +3,7 @@
 from skmorph.binary.layers import (
     BinaryConv,
     BinaryDense,
+    BinaryPooling,
     LinearHead,
     Thresholds,
     selem_picture,
@@ -13,6 +14,7 @@ __all__ = [
     "BinarizedNetwork",
     "BinaryConv",
     "BinaryDense",
+    "BinaryPooling",
     "LinearHead",
     "Thresholds",
     "dice_scores",

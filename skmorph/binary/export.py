@@ -25,9 +25,10 @@ FIELDS = {
              "combine_exact"},
     "dense": {"type", "n_inputs", "supports", "thresholds"},
     "dense (packed)": {"type", "n_inputs", "packed_supports", "thresholds"},
+    "pool": {"type", "operation", "size"},
     "linear": {"type", "weight", "bias"},
 }
-_KINDS = ("thresholds", "conv", "dense", "linear")
+_KINDS = ("thresholds", "conv", "pool", "dense", "linear")
 TASKS = ("classification", "image")
 OPERATIONS = ("erosion", "dilation")
 COMBINES = ("or", "and")
@@ -295,13 +296,15 @@ def check_description(data) -> None:
         if kind not in _KINDS:
             raise ValueError(f"layers[{index}]: 'type' must be one of {_KINDS}, got {kind!r}")
         kinds.append(kind)
-    order = "".join({"thresholds": "t", "conv": "c", "dense": "d", "linear": "l"}[k]
+    order = "".join({"thresholds": "t", "conv": "c", "pool": "p", "dense": "d", "linear": "l"}[k]
                     for k in kinds)
     valid = _layer_order(task, order)
     if not valid:
-        raise top.fail("layers", "thresholds, then conv layers, then (classification) dense "
-                       "layers and an optional linear head", kinds)
+        raise top.fail("layers", "thresholds, then conv layers (each optionally followed by a "
+                       "pool layer, classification only), then (classification) dense layers "
+                       "and an optional linear head", kinds)
     size = None
+    height, width = (None, None) if shape is None else shape[1:]
     for index, (layer, kind) in enumerate(zip(layers, kinds, strict=True)):
         where = _Where(f"layers[{index}] ({kind})")
         packed = kind == "dense" and "packed_supports" in layer
@@ -317,9 +320,16 @@ def check_description(data) -> None:
                                  f"{rows} rows")
         elif kind == "conv":
             size = _check_conv(layer, where, size)
+        elif kind == "pool":
+            where.option(layer["operation"], "operation", OPERATIONS)
+            block = where.integer(layer["size"], "size", 1, MAX_IMAGE_SIDE)
+            if shape is None or height // block < 1 or width // block < 1:
+                raise where.fail("size", f"at most the image size ({height}, {width}) left by "
+                                 "the layers before", block)
+            height, width = height // block, width // block
         else:
             if images:  # the images of the layer before (level sets or conv), flattened
-                size *= shape[1] * shape[2]
+                size *= height * width
                 images = False
             check = _check_dense if kind == "dense" else _check_linear
             size = check(layer, where, size)
@@ -337,4 +347,4 @@ def _layer_order(task: str, order: str) -> bool:
 
     if task == "image":
         return re.fullmatch(r"tc+", order) is not None
-    return re.fullmatch(r"tc*(d+l?|l)", order) is not None
+    return re.fullmatch(r"t(cp?)*(d+l?|l)", order) is not None

@@ -22,6 +22,7 @@ from skmorph.morphology.operations import selem_offsets
 __all__ = [
     "BinaryConv",
     "BinaryDense",
+    "BinaryPooling",
     "LinearHead",
     "Thresholds",
     "pack_samples",
@@ -394,8 +395,11 @@ class BinaryConv(_Layer):
         """Packed ``(n, in_channels, H, words)`` -> packed ``(n, out_channels, H, words)``."""
         words = images.words
         out = np.empty((words.shape[0], self.out_channels, *words.shape[2:]), dtype=np.uint64)
+        single = self._single_reductions()
+        if single.any():
+            self._single_reduction_outputs(images, np.flatnonzero(single), out)
         cache = {}
-        for j in range(self.out_channels):
+        for j in np.flatnonzero(~single):
             combine = np.bitwise_or if self.combine[j] == "or" else np.bitwise_and
             result = None
             for i in np.flatnonzero(self.active[j]):
@@ -412,6 +416,31 @@ class BinaryConv(_Layer):
                     result = (~PackedImage(result, images.width)).words
             out[:, j] = result
         return PackedImage(out, images.width)
+
+    def _single_reductions(self) -> np.ndarray:
+        """Outputs that are one OR (dilations united) or one AND (erosions intersected) over
+        all their (channel, offset) pairs: every output of a binarized BiSE layer."""
+        dilations = self.operations == "dilation"
+        pure_or = np.where(self.active, dilations, True).all(axis=1) & (self.combine == "or")
+        pure_and = np.where(self.active, ~dilations, True).all(axis=1) & (self.combine == "and")
+        return (pure_or | pure_and) & self.active.any(axis=1)
+
+    def _single_reduction_outputs(self, images: PackedImage, outputs: np.ndarray, out) -> None:
+        """The outputs of :meth:`_single_reductions`, from the input read once at each offset
+        of the window (all channels at once): one gather and one reduction per output."""
+        kh, kw = self.selems.shape[2:]
+        offsets = [(r - kh // 2, c - kw // 2) for r in range(kh) for c in range(kw)]
+        reads = self.selems & self.active[:, :, None, None]  # (out, in, kh, kw)
+        used = reads[outputs].any(axis=(0, 1)).reshape(-1)
+        shifted = np.zeros((len(offsets), *images.words.shape), dtype=np.uint64)
+        for index in np.flatnonzero(used):
+            # an OR over one offset is the image read at that offset, padding included
+            shifted[index] = combine_shifts(images, [offsets[index]], "or", self.padding).words
+        for j in outputs:
+            channel, row, col = np.nonzero(reads[j])
+            terms = shifted[row * kw + col, :, channel]  # (terms, n, H, words)
+            reduce = np.bitwise_or if self.combine[j] == "or" else np.bitwise_and
+            out[:, j] = reduce.reduce(terms, axis=0)
 
     def to_dict(self) -> dict:
         return {
@@ -468,6 +497,79 @@ class BinaryConv(_Layer):
             f"elements, padding={self.padding!r}"
         )
         return "\n".join([header, *describe_operations(self.as_morphology())])
+
+
+_EVEN_BITS = np.uint64(0x5555555555555555)
+# masks and shifts that move the even bits of a word into its low half, in order
+_COMPACT = [(np.uint64(shift), np.uint64(mask)) for shift, mask in (
+    (1, 0x3333333333333333), (2, 0x0F0F0F0F0F0F0F0F), (4, 0x00FF00FF00FF00FF),
+    (8, 0x0000FFFF0000FFFF), (16, 0x00000000FFFFFFFF))]
+
+
+class BinaryPooling(_Layer):
+    """Binary pooling: the OR (``"dilation"``) or AND (``"erosion"``) of each block, subsampled.
+
+    Output pixel ``(r, c)`` of every channel combines the input block ``[r*size, (r+1)*size) x
+    [c*size, (c+1)*size)``; rows and columns beyond the last whole block are dropped. It is the
+    binarized :class:`skmorph.nn.BlockPooling` (max or min pooling), exact on binary images.
+    Rows are combined word by word; for ``size=2`` columns too, by combining neighbouring bits
+    and moving the even bits together inside each word (no unpacking).
+
+    Parameters
+    ----------
+    operation : {"dilation", "erosion"}
+    size : int
+    """
+
+    def __init__(self, operation: str = "dilation", size: int = 2):
+        if operation not in ("dilation", "erosion"):
+            raise ValueError(f"operation must be 'dilation' or 'erosion', got {operation!r}")
+        if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+            raise ValueError(f"size must be a positive int, got {size!r}")
+        self.operation = operation
+        self.size = int(size)
+
+    def output_shape(self, height: int, width: int) -> tuple[int, int]:
+        return height // self.size, width // self.size
+
+    def __call__(self, images: PackedImage) -> PackedImage:
+        """Packed ``(n, C, H, words)`` -> packed ``(n, C, H // size, words')``."""
+        combine = np.bitwise_or if self.operation == "dilation" else np.bitwise_and
+        words, size = images.words, self.size
+        height, width = self.output_shape(words.shape[-2], images.width)
+        rows = words[..., : height * size, :].reshape(*words.shape[:-2], height, size,
+                                                      words.shape[-1])
+        rows = combine.reduce(rows, axis=-2)
+        if size == 1:
+            return PackedImage(np.ascontiguousarray(rows), width)
+        if size != 2:  # general blocks: on booleans
+            bits = PackedImage(rows, images.width).unpack()[..., : width * size]
+            return pack(combine.reduce(bits.reshape(*bits.shape[:-1], width, size), axis=-1))
+        pairs = combine(rows, rows >> np.uint64(1)) & _EVEN_BITS
+        for shift, mask in _COMPACT:
+            pairs = (pairs | (pairs >> shift)) & mask
+        # 32 output columns per input word: two input words make one output word
+        n_out = -(-width // _WORD)
+        halves = np.zeros((*pairs.shape[:-1], 2 * n_out), dtype=np.uint64)
+        used = min(pairs.shape[-1], 2 * n_out)
+        halves[..., :used] = pairs[..., :used]
+        out = halves[..., 0::2] | (halves[..., 1::2] << np.uint64(32))
+        tail = width % _WORD
+        if tail:  # a last input column without its pair made a bit beyond the width
+            out[..., -1] &= np.uint64((1 << tail) - 1)
+        return PackedImage(out, width)
+
+    def to_dict(self) -> dict:
+        return {"type": "pool", "operation": self.operation, "size": self.size}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BinaryPooling:
+        return cls(data["operation"], data["size"])
+
+    def describe(self) -> str:
+        kind = "OR" if self.operation == "dilation" else "AND"
+        return (f"BinaryPooling: {kind} of {self.size}x{self.size} blocks "
+                f"({self.operation} by the block, subsampled)")
 
 
 def describe_operations(outputs: list[dict]) -> list[str]:

@@ -17,6 +17,7 @@ from skmorph.binary.export import check_description
 from skmorph.binary.layers import (
     BinaryConv,
     BinaryDense,
+    BinaryPooling,
     LinearHead,
     Thresholds,
     pack_samples,
@@ -30,6 +31,7 @@ FORMAT_VERSION = 1
 _LAYER_TYPES = {
     "thresholds": Thresholds,
     "conv": BinaryConv,
+    "pool": BinaryPooling,
     "dense": BinaryDense,
     "linear": LinearHead,
 }
@@ -58,8 +60,9 @@ class BinarizedNetwork(BaseEstimator):
     Parameters
     ----------
     layers : list
-        ``Thresholds`` first (input binarization), then optional ``BinaryConv`` layers, then
-        optional ``BinaryDense`` layers and a ``LinearHead``.
+        ``Thresholds`` first (input binarization), then optional ``BinaryConv`` layers (of a
+        classifier, each optionally followed by a ``BinaryPooling``), then optional
+        ``BinaryDense`` layers and a ``LinearHead``.
     task : {"classification", "image"}
         Classification networks map features to classes; image networks map images to images.
     classes : array-like, optional
@@ -138,9 +141,18 @@ class BinarizedNetwork(BaseEstimator):
         for layer in reversed(self.layers):
             if isinstance(layer, BinaryDense):
                 return layer.n_units
-            if isinstance(layer, BinaryConv):
-                return layer.out_channels * int(np.prod(self.image_shape[1:]))
+            if isinstance(layer, (BinaryConv, BinaryPooling)):
+                return self._conv_layers()[-1].out_channels * int(np.prod(
+                    self._conv_output_shape()))
         return self.layers[0].n_outputs
+
+    def _conv_output_shape(self) -> tuple[int, int]:
+        """Height and width of the images that leave the convolutional part (classifiers)."""
+        height, width = self.image_shape[1:]
+        for layer in self.layers:
+            if isinstance(layer, BinaryPooling):
+                height, width = layer.output_shape(height, width)
+        return height, width
 
     def _conv_layers(self):
         return [layer for layer in self.layers if isinstance(layer, BinaryConv)]
@@ -160,7 +172,7 @@ class BinarizedNetwork(BaseEstimator):
             for layer in self.layers:
                 if isinstance(layer, Thresholds):
                     packed = layer.packed_images(chunk)
-                elif isinstance(layer, BinaryConv):
+                elif isinstance(layer, (BinaryConv, BinaryPooling)):
                     packed = layer(packed)
             outputs.append(packed.unpack())
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)

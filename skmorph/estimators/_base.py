@@ -60,12 +60,13 @@ SHARED_CONSTRAINTS = {
     "regularization": [Options(REGULARIZATIONS)],
     "regularization_weight": [Interval(0, None)],
     "regularization_delay": [Interval(0, None, integer=True)],
-    "regularization_update_every": [_POSITIVE_INT],
+    "regularization_update_every": [Options(("auto",)), _POSITIVE_INT],
     "binarization": [Options(METHODS)],
     "inference": [Options(INFERENCES)],
     "max_epochs": [_POSITIVE_INT],
     "batch_size": [_POSITIVE_INT],
     "learning_rate": [Interval(0, None, closed="neither")],
+    "learning_rate_schedule": [Options(("plateau", "cosine"))],
     "early_stopping": [Boolean()],
     "validation_fraction": [Interval(0, 1, closed="neither")],
     "n_iter_no_change": [_POSITIVE_INT],
@@ -118,9 +119,11 @@ SHARED_PARAMETER_DOCS = {
     ),
     "regularization_delay": ("int", "Optimization steps before the regularization starts."),
     "regularization_update_every": (
-        "int",
+        'int or "auto"',
         "Steps between recomputations of the projection sets (see "
-        ":class:`skmorph.nn.Regularizer`); raise it for large layers.",
+        ':class:`skmorph.nn.Regularizer`); ``"auto"`` chooses it from the number of weights '
+        "(every step for small networks, every few hundred steps for a 4096-unit layer "
+        "under PA: :func:`skmorph.nn.regularization.auto_update_every`).",
     ),
     "binarization": (
         '{"activable", "constant_exact", "constant_uniform", "constant_normal", "exact"}',
@@ -134,7 +137,13 @@ SHARED_PARAMETER_DOCS = {
     ),
     "max_epochs": ("int", "Maximum number of passes over the training data (per start)."),
     "batch_size": ("int", "Samples per optimization step."),
-    "learning_rate": ("float", "Initial Adam learning rate (halved on plateaus)."),
+    "learning_rate": ("float", "Initial Adam learning rate."),
+    "learning_rate_schedule": (
+        '{"plateau", "cosine"}',
+        '``"plateau"``: halved after 5 epochs without improvement (of the validation score, '
+        'or of the training loss); ``"cosine"``: decayed to 0 along a half cosine over '
+        "``max_epochs``, step by step (for a fixed budget).",
+    ),
     "early_stopping": (
         "bool",
         "Hold out ``validation_fraction`` of the training data (stratified for the "
@@ -147,9 +156,10 @@ SHARED_PARAMETER_DOCS = {
     "tol": ("float", "Minimum improvement that counts."),
     "threshold": ('{"tanh", "sigmoid"}', "The smooth threshold of the neurons."),
     "weight_reparametrization": (
-        '{"positive", "dual", "identity"}',
+        '{"positive", "dual", "identity", "projected"}',
         "Non-negative weights by softplus (``positive``), softplus normalized to a constant "
-        "sum (``dual``), or raw weights.",
+        "sum (``dual``), raw weights (``identity``), or raw weights clamped at 0 after every "
+        "step (``projected``: the cheapest step, and weights that reach exactly 0).",
     ),
     "bias_reparametrization": (
         '{"softplus", "raw", "clamped", "clamped_detached"}',
@@ -260,8 +270,9 @@ class BiMoNNBase(BaseEstimator):
         self._check_params(params)
         device = resolve_device(params.device)
         warm = (params.warm_start or partial) and self._is_fitted()
-        if partial:
+        if partial:  # one pass at the learning rate, whatever the schedule
             params.max_epochs, params.early_stopping = 1, False
+            params.learning_rate_schedule = "plateau"
         if warm:
             self._check_same_structure(params)
         previous = dict(self.__dict__)
@@ -333,8 +344,13 @@ class BiMoNNBase(BaseEstimator):
         for phase, (epochs, hidden_outputs) in enumerate(self._phases(params, warm, start)):
             if phase:
                 network, history = copy.deepcopy(network), list(history)
-            if hidden_outputs is not None:
-                network.set_hidden_outputs(hidden_outputs)
+            # the binarized forward pass (hidden_outputs="binarized") binarizes neurons as
+            # binarization does, approximating those that are not activated even for "exact"
+            network.set_hidden_outputs(
+                hidden_outputs or network.hidden_outputs,
+                binarization="activable" if params.binarization == "exact"
+                else params.binarization,
+            )
             done = len(history)
             history = self._train_network(params, network, history, data, train_index,
                                           validation_index, generator, device, epochs)
@@ -365,6 +381,7 @@ class BiMoNNBase(BaseEstimator):
             max_epochs=max_epochs,
             batch_size=params.batch_size,
             learning_rate=params.learning_rate,
+            schedule=params.learning_rate_schedule,
             n_iter_no_change=params.n_iter_no_change,
             tol=params.tol,
             verbose=params.verbose,

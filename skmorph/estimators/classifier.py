@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -25,12 +26,18 @@ from skmorph.estimators._base import (
 )
 from skmorph.estimators._params import Interval, Options, SequenceOf
 from skmorph.estimators.conversion import binarize_network
-from skmorph.nn import build_network, torch_threads
+from skmorph.nn import CONV_LAYERS, POOLINGS, build_network, torch_threads
+from skmorph.nn.networks import HIDDEN_OUTPUTS
 from skmorph.preprocessing import learn_thresholds
 
 __all__ = ["BiMoNNClassifier"]
 
 OUTPUT_LAYERS = ("linear", "binary")
+CONV_START_FRACTION = 0.02  # of a convolutional neuron's weights in its starting element
+FLOAT_BATCH = 1024  # samples per forward pass of the float network outside training
+HEAD_MAX_ITER = 200  # L-BFGS iterations of the head refit (see _refit_head)
+IMAGE_CHANNELS = (64, 128)  # hidden_channels="auto" for images (benchmarks/README.md)
+DENSE_LAYERS = (512,)  # hidden_layer_sizes="auto" without the automatic convolutional front
 
 
 @document_shared_parameters
@@ -51,10 +58,43 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
 
     Parameters
     ----------
-    hidden_layer_sizes : tuple of int, default=(512,)
-        Widths of the DenseLUI layers.
-    hidden_channels : tuple of int, default=()
-        Output channels of the BiSEL layers of a convolutional front (needs ``input_shape``).
+    hidden_layer_sizes : tuple of int or "auto", default="auto"
+        Widths of the DenseLUI layers. ``"auto"``: ``(512,)``, or none (the head reads the
+        pooled maps) after convolutional layers.
+    hidden_channels : tuple of int or "auto", default="auto"
+        Output channels of the convolutional layers (needs ``input_shape``). ``"auto"``: with
+        ``input_shape``, the convolutional front that the classification benchmark found best
+        (``(64, 128)`` channels, two layers with 2x2 pooling); for tabular data, none.
+    kernel_size : int, tuple of int or "auto", default="auto"
+        Odd kernel size of every convolutional layer, or one per layer. ``"auto"``: 5 for the
+        first layer, 3 for the others.
+    conv_layer : {"bise", "bisel"}, default="bise"
+        The convolutional layers: ``"bise"`` (:class:`skmorph.nn.BiSE`: each output channel
+        one erosion or dilation by an element spanning all input channels; the training cost
+        of an ``nn.Conv2d``) or ``"bisel"`` (:class:`skmorph.nn.BiSEL`: an erosion or dilation
+        per pair of input and output channels, then a union or intersection; more expressive
+        per channel, ``in_channels`` times the activations, about 15x slower to train).
+    pooling : {"dilation", "erosion"} or None, default="dilation"
+        Binary pooling after every BiSEL layer (:class:`skmorph.nn.BlockPooling`): the OR
+        (``"dilation"``, max pooling) or AND (``"erosion"``) of each ``pool_size`` block,
+        subsampled. It keeps the network exactly binarizable and divides the pixels by
+        ``pool_size**2`` per layer. ``None``: no pooling.
+    pool_size : int, default=2
+        Block size of the pooling.
+    weight_reparametrization : {"auto", "positive", "dual", "identity", "projected"}, default="auto"
+        Non-negative weights by softplus (``"positive"``), softplus normalized to a constant
+        sum (``"dual"``), raw weights (``"identity"``), or raw weights clamped at 0 after
+        every step (``"projected"``: the cheapest step, and weights that reach exactly 0).
+        ``"auto"``: ``"projected"`` with a convolutional front, ``"positive"`` otherwise.
+    hidden_outputs : {"smooth", "binary", "binarized"}, default="smooth"
+        What the hidden layers pass on in training (see
+        :class:`skmorph.nn.MorphologicalNetwork`): ``"smooth"``, their outputs in ``[0, 1]``
+        (the paper's network); ``"binary"``, their outputs thresholded at 1/2 with a
+        straight-through gradient; ``"binarized"``, the outputs of their binarized neurons
+        (refreshed every few steps, by the ``binarization`` method) with the gradient of the
+        smooth ones: the network trains on what it will be once binarized, so the binarized
+        predictor is exactly the trained network (on Fashion-MNIST it learned less than the
+        smooth network: benchmarks/README.md).
     input_shape : tuple of int, default=None
         ``(H, W)`` or ``(C, H, W)``: the rows of ``X`` are images, flattened channel-major;
         required for ``hidden_channels``. Images get per-channel thresholds (level sets).
@@ -70,10 +110,12 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     output_layer : {"linear", "binary"}, default="linear"
         ``"linear"``: a float head on the last binary layer (the paper's networks);
         ``"binary"``: a last DenseLUI layer with one unit per class (fully binarized).
-    refit_head : bool, default=True
+    refit_head : bool or "auto", default="auto"
         With a linear head, refit it (multinomial logistic regression) on the binary features
         that the binarized network actually produces on the training data, for the binarized
-        predictor; the float network keeps its own head.
+        predictor (at most 200 L-BFGS iterations); the float network keeps its own head.
+        ``"auto"``: refit unless the hidden outputs are ``"binarized"`` (the head was then
+        trained on those very features).
     <shared parameters>
 
     Attributes
@@ -100,42 +142,55 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
 
     _parameter_constraints: ClassVar[dict] = {
         **SHARED_CONSTRAINTS,
-        "hidden_layer_sizes": [SequenceOf(Interval(1, None, integer=True))],
+        "hidden_layer_sizes": [Options(("auto",)), SequenceOf(Interval(1, None, integer=True))],
+        "hidden_channels": [Options(("auto",)), *SHARED_CONSTRAINTS["hidden_channels"]],
+        "weight_reparametrization": [Options(("auto",)),
+                                     *SHARED_CONSTRAINTS["weight_reparametrization"]],
+        "kernel_size": [Options(("auto",)), *SHARED_CONSTRAINTS["kernel_size"]],
         "init_support_size": [Options(("auto", None)), Interval(0, None, closed="neither")],
         "output_layer": [Options(OUTPUT_LAYERS)],
-        "refit_head": SHARED_CONSTRAINTS["include_complement"],
+        "conv_layer": [Options(CONV_LAYERS)],
+        "pooling": [Options((*POOLINGS, None))],
+        "pool_size": [Interval(1, None, integer=True)],
+        "hidden_outputs": [Options(HIDDEN_OUTPUTS)],
+        "refit_head": [Options(("auto",)), *SHARED_CONSTRAINTS["include_complement"]],
     }
     _structural_params = (*BiMoNNBase._structural_params, "hidden_layer_sizes", "input_shape",
-                          "output_layer")
+                          "output_layer", "conv_layer", "pooling", "pool_size")
 
     def __init__(
         self,
-        hidden_layer_sizes=(512,),
+        hidden_layer_sizes="auto",
         *,
-        hidden_channels=(),
-        kernel_size=3,
+        hidden_channels="auto",
+        kernel_size="auto",
         padding="replicate",
+        conv_layer="bise",
+        pooling="dilation",
+        pool_size=2,
+        hidden_outputs="smooth",
         input_shape=None,
         n_thresholds=3,
         include_complement=True,
         init_support_size="auto",
         output_layer="linear",
-        refit_head=True,
+        refit_head="auto",
         regularization=None,
         regularization_weight=1e-3,
         regularization_delay=0,
-        regularization_update_every=1,
+        regularization_update_every="auto",
         binarization="activable",
         inference="binary",
         max_epochs=60,
         batch_size=64,
         learning_rate=1e-2,
+        learning_rate_schedule="plateau",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
         threshold="tanh",
-        weight_reparametrization="positive",
+        weight_reparametrization="auto",
         bias_reparametrization="softplus",
         random_state=None,
         device="auto",
@@ -156,7 +211,16 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     # ---- what the fit template needs
 
     def _check_params(self, params) -> None:
+        automatic_front = params.hidden_channels == "auto" and params.input_shape is not None
+        if params.hidden_channels == "auto":
+            params.hidden_channels = IMAGE_CHANNELS if automatic_front else ()
+        if params.hidden_layer_sizes == "auto":
+            params.hidden_layer_sizes = () if params.hidden_channels else DENSE_LAYERS
         n_conv = len(params.hidden_channels)
+        if params.kernel_size == "auto":
+            params.kernel_size = (5, *[3] * (n_conv - 1)) if n_conv else 3
+        if params.weight_reparametrization == "auto":
+            params.weight_reparametrization = "projected" if n_conv else "positive"
         if params.input_shape is not None and len(params.input_shape) not in (2, 3):
             raise ValueError(
                 f"input_shape must be (H, W) or (C, H, W), got {self.input_shape!r}"
@@ -166,6 +230,15 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         if not params.hidden_layer_sizes and params.output_layer == "linear" and not n_conv:
             raise ValueError("the network needs at least one hidden or convolutional layer")
         params.kernel_size = per_layer(params.kernel_size, n_conv, "kernel_size")
+        if n_conv and params.pooling is not None:
+            shape = params.input_shape[-2:]
+            smallest = min(shape) // params.pool_size ** n_conv
+            if smallest < 1:
+                raise ValueError(
+                    f"pool_size={params.pool_size} after each of the {n_conv} BiSEL layers "
+                    f"leaves no pixel of {tuple(shape)} images: use fewer hidden_channels, a "
+                    f"smaller pool_size or pooling=None"
+                )
 
     def _input_shape(self, params, n_features: int):
         if params.input_shape is None:
@@ -265,9 +338,14 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         shape = data.attributes["input_shape_"]
         n_inputs = data.inputs.shape[1]
         conv = list(params.hidden_channels)
+        pooling = params.pooling if conv else None
         if shape is not None:
             in_channels = n_inputs
-            n_features = (conv[-1] if conv else in_channels) * int(np.prod(shape[1:]))
+            height, width = shape[1:]
+            if pooling is not None:
+                height //= params.pool_size ** len(conv)
+                width //= params.pool_size ** len(conv)
+            n_features = (conv[-1] if conv else in_channels) * height * width
         else:
             in_channels, n_features = None, n_inputs
         network = build_network(
@@ -279,6 +357,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             n_outputs=data.attributes["classes_"].size,
             output_layer=params.output_layer,
             padding=params.padding,
+            pooling=pooling,
+            pool_size=params.pool_size,
+            conv_layer=params.conv_layer,
+            hidden_outputs=params.hidden_outputs,
             threshold=params.threshold,
             weight_reparametrization=params.weight_reparametrization,
             bias_reparametrization=params.bias_reparametrization,
@@ -286,8 +368,12 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         support = params.init_support_size
         if support == "auto":
             support = 2 if params.output_layer == "linear" else None
+        # convolutional neurons start as random activated erosions/dilations of a few pixels
+        # of their window (larger starting elements saturate: their outputs are constant)
         network.reset_parameters(float(data.inputs.mean()), generator,
-                                 dense_support_size=support)
+                                 dense_support_size=support,
+                                 conv_operations=[None] * len(conv) if conv else None,
+                                 channel_support_fraction=CONV_START_FRACTION)
         return network
 
     def _loss(self, params):
@@ -298,9 +384,11 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     @staticmethod
     def _validation_score(network, inputs, targets) -> float:
         network.eval()
-        outputs = network(inputs)
+        correct = sum(int((network(inputs[start:start + FLOAT_BATCH]).argmax(1)
+                           == targets[start:start + FLOAT_BATCH]).sum())
+                      for start in range(0, len(inputs), FLOAT_BATCH))
         network.train()
-        return float((outputs.argmax(1) == targets).float().mean())
+        return correct / max(len(inputs), 1)
 
     def _binarize_network(self, network, context: dict, method: str, X=None, y=None):
         fit_params = context["_fit_params"]
@@ -310,8 +398,12 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             feature_names=context.get("feature_names_in_"),
         )
         if fit_params["output_layer"] == "linear":
-            if not fit_params["refit_head"]:
-                report["head"] = "the float network's head (refit_head=False)"
+            refit = fit_params["refit_head"]
+            if refit == "auto":
+                refit = network.hidden_outputs != "binarized"
+            if not refit:
+                report["head"] = (f"the float network's head (refit_head="
+                                  f"{fit_params['refit_head']!r})")
             elif X is None:
                 report["head"] = ("the float network's head: pass X and y to refit it on the "
                                   "binarized features")
@@ -354,7 +446,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     def _float_scores(self, network, context: dict, X: np.ndarray) -> np.ndarray:
         with torch_threads(), torch.no_grad():
             network.eval()
-            outputs = network(self._encode(X, context))
+            # in batches: a convolutional network's activations on a whole dataset do not fit
+            parts = [network(self._encode(X[start:start + FLOAT_BATCH], context))
+                     for start in range(0, X.shape[0], FLOAT_BATCH)]
+            outputs = torch.cat(parts) if parts else network(self._encode(X, context))
             if context["_fit_params"]["output_layer"] == "linear":
                 return torch.softmax(outputs, dim=1).numpy().astype(np.float64)
             scores = outputs.numpy().astype(np.float64)
@@ -401,9 +496,16 @@ def _binary_output_loss(outputs, targets):
 
 
 def _refit_head(binarized, X, classes, encoded) -> LinearHead:
-    """Multinomial logistic regression on the binarized hidden features, as a LinearHead."""
+    """Multinomial logistic regression on the binarized hidden features, as a LinearHead.
+
+    At most ``HEAD_MAX_ITER`` L-BFGS iterations: on tens of thousands of samples and features
+    full convergence costs many minutes for a head that predicts the same; the iteration
+    bound is part of the method, so its ConvergenceWarning is not passed on.
+    """
     features = binarized.transform(X).astype(np.float64)
-    model = LogisticRegression(C=1.0, max_iter=2000).fit(features, encoded)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        model = LogisticRegression(C=1.0, max_iter=HEAD_MAX_ITER).fit(features, encoded)
     weight, bias = model.coef_, model.intercept_
     if len(classes) == 2:  # one logit z: softmax of (-z/2, z/2) is sigmoid(z)
         weight, bias = np.vstack([-weight / 2, weight / 2]), np.array([-bias[0], bias[0]]) / 2

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import torch
 
-from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, LinearHead
+from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, BinaryPooling, LinearHead
 from skmorph.morphology.activation import EROSION
 from skmorph.morphology.projection import METHODS, BinarizedNeurons
-from skmorph.nn import BiSEL, DenseLUI, MorphologicalNetwork
+from skmorph.nn import BiSE, BiSEL, DenseLUI, MorphologicalNetwork
 
 __all__ = ["binarize_network", "set_operator"]
 
@@ -50,6 +50,21 @@ def _conv_layer(index: int, layer: BiSEL, method: str, report: list) -> BinaryCo
     return BinaryConv(
         selems, operations, active, combine, layer.padding, exact, combine_exact
     )
+
+
+def _bise_layer(index: int, layer: BiSE, method: str, report: list) -> BinaryConv:
+    """A BiSE over several channels as a BinaryConv: the erosion by an element spanning the
+    channels is the intersection over channels of the erosions by its slices (the dilation the
+    union of the dilations); channels whose slice is empty are not read."""
+    neurons = layer.neurons.binarize(method)
+    report.append(_report_entry(f"conv{index}", neurons))
+    c_out, c_in = layer.out_channels, layer.in_channels
+    selems = neurons.selem.reshape(c_out, c_in, *layer.kernel_size)
+    operations = np.repeat(neurons.operation[:, None], c_in, axis=1)
+    combine = np.where(neurons.operation == EROSION, "and", "or")
+    exact = np.repeat(neurons.exact[:, None], c_in, axis=1)
+    return BinaryConv(selems, operations, selems.any(axis=(2, 3)), combine, layer.padding,
+                      exact, neurons.exact)
 
 
 def _dense_layer(index: int, layer: DenseLUI, method: str, report: list) -> BinaryDense:
@@ -136,8 +151,12 @@ def binarize_network(
     if method not in METHODS:
         raise ValueError(f"binarization must be one of {METHODS}, got {method!r}")
     layers, entries = list(input_layers), []
-    for index, layer in enumerate(network.conv_layers):
-        layers.append(_conv_layer(index, layer, method, entries))
+    for index, (layer, pool) in enumerate(zip(network.conv_layers, network.conv_pools(),
+                                              strict=True)):
+        convert = _conv_layer if isinstance(layer, BiSEL) else _bise_layer
+        layers.append(convert(index, layer, method, entries))
+        if pool is not None:  # max/min pooling keeps almost-binary levels: exact as it is
+            layers.append(BinaryPooling(pool.operation, pool.size))
     for index, layer in enumerate(network.dense_layers):
         layers.append(_dense_layer(index, layer, method, entries))
     if network.head is not None:
@@ -184,6 +203,8 @@ def set_operator(network: MorphologicalNetwork, layers: list[BinaryConv], genera
         raise ValueError(
             f"{len(layers)} binary layers for a network of {len(network.conv_layers)} BiSELs"
         )
+    if not all(isinstance(layer, BiSEL) for layer in network.conv_layers):
+        raise ValueError("set_operator sets BiSEL layers; this network has BiSE layers")
     with torch.no_grad():
         for layer, binary in zip(network.conv_layers, layers, strict=True):
             shape = (layer.out_channels, layer.in_channels)

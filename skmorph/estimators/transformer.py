@@ -154,12 +154,15 @@ default="activated"
     loss : {"bce", "mse", "dice"}, default="bce"
         Binary cross-entropy (computed from the logits of the last layer, so that outputs
         saturated on the wrong side keep a gradient), mean squared error, or soft Dice loss.
-    hidden_outputs : {"smooth", "binary"}, default="smooth"
+    hidden_outputs : {"smooth", "binary", "binarized"}, default="smooth"
         What the hidden layers pass on during the main training: ``"smooth"``, their outputs
         in ``[0, 1]`` (the paper's network); ``"binary"``, their outputs thresholded at 1/2 in
         the forward pass, with the gradient of the smooth outputs in the backward pass
         (straight-through), so that each layer learns on the binary images it reads once the
-        network is binarized. The last layer's outputs stay smooth (the loss needs them).
+        network is binarized; ``"binarized"``, the outputs of their binarized neurons (the
+        erosions/dilations that binarization will give, refreshed every few steps) with the
+        gradient of the smooth outputs, so that the network trains on exactly what it will be
+        once binarized. The last layer's outputs stay smooth (the loss needs them).
     finetune_epochs : int, default=30
         After the main training with smooth hidden outputs, each restart trains a copy of its
         network for at most this many more epochs with binary hidden outputs, and keeps
@@ -255,12 +258,13 @@ default="activated"
         regularization=None,
         regularization_weight=1e-3,
         regularization_delay=0,
-        regularization_update_every=1,
+        regularization_update_every="auto",
         binarization="activable",
         inference="binary",
         max_epochs=100,
         batch_size=32,
         learning_rate=5e-2,
+        learning_rate_schedule="plateau",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -7,17 +7,28 @@ from skmorph.nn.distances import (
     constant_distance,
     constant_selem,
 )
-from skmorph.nn.layers import LUI, BiSE, BiSEL, DenseLUI, MorphologicalNeurons
-from skmorph.nn.networks import MorphologicalNetwork, build_network
+from skmorph.nn.layers import (
+    LUI,
+    POOLINGS,
+    BiSE,
+    BiSEL,
+    BlockPooling,
+    DenseLUI,
+    MorphologicalNeurons,
+)
+from skmorph.nn.networks import CONV_LAYERS, MorphologicalNetwork, build_network
 from skmorph.nn.regularization import REGULARIZATIONS, Regularizer
 from skmorph.nn.training import TrainingOptions, resolve_device, torch_threads, train
 
 __all__ = [
+    "CONV_LAYERS",
     "LUI",
+    "POOLINGS",
     "REGULARIZATIONS",
     "ActivableSets",
     "BiSE",
     "BiSEL",
+    "BlockPooling",
     "DenseLUI",
     "MorphologicalNetwork",
     "MorphologicalNeurons",

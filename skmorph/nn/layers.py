@@ -37,9 +37,19 @@ from skmorph.nn.reparametrization import (
     straight_through_binary,
 )
 
-__all__ = ["LUI", "PADDINGS", "BiSE", "BiSEL", "DenseLUI", "MorphologicalNeurons"]
+__all__ = [
+    "LUI",
+    "PADDINGS",
+    "POOLINGS",
+    "BiSE",
+    "BiSEL",
+    "BlockPooling",
+    "DenseLUI",
+    "MorphologicalNeurons",
+]
 
 PADDINGS = ("replicate", "zeros")
+POOLINGS = ("dilation", "erosion")
 
 
 class MorphologicalNeurons(nn.Module):
@@ -52,7 +62,9 @@ class MorphologicalNeurons(nn.Module):
         Shape of each neuron's weights (e.g. ``(in_channels, kh, kw)`` for a BiSE).
     threshold : {"tanh", "sigmoid"}, default="tanh"
         The smooth threshold ``xi``.
-    weight_reparametrization : {"positive", "dual", "identity"}, default="positive"
+    weight_reparametrization : {"positive", "dual", "identity", "projected"}, default="positive"
+        See :func:`skmorph.nn.reparametrization.reparametrize_weight`; ``"projected"`` needs
+        :meth:`project_` after every optimizer step (the training loop calls it).
     bias_reparametrization : {"softplus", "raw", "clamped", "clamped_detached"}, default="softplus"
 
     Attributes
@@ -62,6 +74,12 @@ class MorphologicalNeurons(nn.Module):
         ``hidden_outputs="binary"``), the outputs are thresholded at 1/2 in the forward pass,
         with the gradient of the smooth outputs in the backward pass (straight-through
         estimator); logits are left smooth.
+    binarized_forward : bool
+        When True (hidden banks under ``hidden_outputs="binarized"``), the outputs are those of
+        the binarized neurons (the erosions/dilations that :meth:`binarize` gives, as last
+        computed by :meth:`refresh_binarization`) in the forward pass, with the gradient of the
+        smooth outputs in the backward pass: the network trains on exactly what it will be
+        after binarization.
     """
 
     def __init__(
@@ -90,6 +108,9 @@ class MorphologicalNeurons(nn.Module):
         self.raw_bias = nn.Parameter(torch.empty(n_neurons, **factory))
         self.scale = Scale(n_neurons, **factory)
         self.straight_through = False
+        self.binarized_forward = False
+        self.binarization_method = "activable"
+        self._binarized: tuple[torch.Tensor, torch.Tensor] | None = None
         self.reset_parameters()
 
     @property
@@ -189,6 +210,34 @@ class MorphologicalNeurons(nn.Module):
             self.raw_bias.copy_(raw)
             self.scale.log_scale.copy_(torch.log(scale))
 
+    def refresh_binarization(self) -> None:
+        """Compute the binarized neurons (:meth:`binarize` by ``binarization_method``) that
+        ``binarized_forward`` uses; the training loop calls it every few steps."""
+        neurons = self.binarize(self.binarization_method)
+        factory = {"device": self.raw_weight.device, "dtype": self.raw_weight.dtype}
+        selem = torch.as_tensor(neurons.selem).to(**factory).view_as(self.raw_weight)
+        sizes = neurons.selem.sum(axis=1)
+        # an erosion fires when all |S| inputs are 1, a dilation when one is
+        needed = np.where(neurons.operation == EROSION, sizes, 1) - 0.5
+        self._binarized = (selem, torch.as_tensor(needed).to(**factory))
+
+    def binarized_weight(self) -> torch.Tensor | None:
+        """The 0/1 elements of the binarized neurons (shaped like :attr:`weight`) when
+        ``binarized_forward`` is on, else None: layers then also compute the binarized
+        pre-activation with them and pass it to :meth:`output`."""
+        if not self.binarized_forward:
+            return None
+        if self._binarized is None or self._binarized[0].device != self.raw_weight.device:
+            self.refresh_binarization()
+        return self._binarized[0]
+
+    def project_(self) -> None:
+        """Clamp the weights at 0 under the ``"projected"`` reparametrization (in place; a
+        no-op under the others, whose weights are non-negative by construction or free)."""
+        if self.weight_reparametrization == "projected":
+            with torch.no_grad():
+                self.raw_weight.clamp_(min=0)
+
     def pre_activation_to_output(
         self, pre: torch.Tensor, channel_dim: int = 1, weight: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -208,11 +257,21 @@ class MorphologicalNeurons(nn.Module):
         return 2 * scaled if self.threshold == "tanh" else scaled
 
     def output(self, pre: torch.Tensor, logits: bool, channel_dim: int = 1,
-               weight: torch.Tensor | None = None) -> torch.Tensor:
-        """:meth:`pre_activation_to_logit` if ``logits`` else :meth:`pre_activation_to_output`."""
+               weight: torch.Tensor | None = None,
+               binarized_pre: torch.Tensor | None = None) -> torch.Tensor:
+        """:meth:`pre_activation_to_logit` if ``logits`` else :meth:`pre_activation_to_output`.
+
+        ``binarized_pre`` (the inputs summed over the binarized elements, see
+        :meth:`binarized_weight`) makes the forward outputs those of the binarized neurons.
+        """
         if logits:
             return self.pre_activation_to_logit(pre, channel_dim, weight)
         outputs = self.pre_activation_to_output(pre, channel_dim, weight)
+        if binarized_pre is not None:
+            shape = [1] * pre.dim()
+            shape[channel_dim] = -1
+            hard = (binarized_pre > self._binarized[1].view(shape)).to(outputs.dtype)
+            return hard + (outputs - outputs.detach())
         return straight_through_binary(outputs) if self.straight_through else outputs
 
     def _scaled(self, pre, channel_dim, weight):
@@ -325,9 +384,11 @@ class BiSE(nn.Module):
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """Outputs in ``[0, 1]``, or their logits (see
         :meth:`MorphologicalNeurons.pre_activation_to_logit`) with ``logits=True``."""
-        weight = self.neurons.weight
-        pre = F.conv2d(pad(x, self.kernel_size, self.padding), weight)
-        return self.neurons.output(pre, logits, weight=weight)
+        weight, padded = self.neurons.weight, pad(x, self.kernel_size, self.padding)
+        pre = F.conv2d(padded, weight)
+        elements = None if logits else self.neurons.binarized_weight()
+        hard = None if elements is None else F.conv2d(padded.detach(), elements)
+        return self.neurons.output(pre, logits, weight=weight, binarized_pre=hard)
 
     def extra_repr(self) -> str:
         return (
@@ -361,7 +422,10 @@ class DenseLUI(nn.Module):
 
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         weight = self.neurons.weight
-        return self.neurons.output(F.linear(x, weight), logits, weight=weight)
+        elements = None if logits else self.neurons.binarized_weight()
+        hard = None if elements is None else F.linear(x.detach(), elements)
+        return self.neurons.output(F.linear(x, weight), logits, weight=weight,
+                                   binarized_pre=hard)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
@@ -397,17 +461,55 @@ class BiSEL(nn.Module):
         padded = pad(x, self.kernel_size, self.padding)
         weight = self.bises.weight
         pre = F.conv2d(padded, weight, groups=self.in_channels)
-        maps = self.bises.output(pre, logits and self.luis is None, weight=weight)
+        bise_logits = logits and self.luis is None
+        elements = None if bise_logits else self.bises.binarized_weight()
+        hard = None if elements is None else F.conv2d(padded.detach(), elements,
+                                                        groups=self.in_channels)
+        maps = self.bises.output(pre, bise_logits, weight=weight, binarized_pre=hard)
         if self.luis is None:
             return maps
         n, _, height, width = maps.shape
         maps = maps.view(n, self.in_channels, self.out_channels, height, width)
         weight = self.luis.weight
         pre = torch.einsum("nijhw,ji->njhw", maps, weight)
-        return self.luis.output(pre, logits, weight=weight)
+        elements = None if logits else self.luis.binarized_weight()
+        hard = None if elements is None else torch.einsum("nijhw,ji->njhw", maps.detach(),
+                                                          elements)
+        return self.luis.output(pre, logits, weight=weight, binarized_pre=hard)
 
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"padding={self.padding!r}"
         )
+
+
+class BlockPooling(nn.Module):
+    """Binary pooling: a dilation (max) or erosion (min) by a ``size x size`` block, subsampled.
+
+    Output pixel ``(r, c)`` is the max (``"dilation"``, an OR on binary images) or the min
+    (``"erosion"``, an AND) of the input block ``[r*size, (r+1)*size) x [c*size, (c+1)*size)``;
+    rows and columns beyond the last whole block are dropped. It has no parameters, and it
+    keeps almost-binary levels: inputs in ``[0, v1] U [v2, 1]`` give outputs in the same set,
+    so a network stays exactly binarizable through it (the binarized layer is
+    :class:`skmorph.binary.BinaryPooling`). Max and min commute with the monotone smooth
+    threshold, so pooling logits pools the outputs.
+    """
+
+    def __init__(self, operation: str = "dilation", size: int = 2):
+        super().__init__()
+        self.operation = check_option(operation, "pooling", POOLINGS)
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"pool_size must be a positive int, got {size!r}")
+        self.size = size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.operation == "dilation":
+            return F.max_pool2d(x, self.size)
+        return -F.max_pool2d(-x, self.size)
+
+    def output_shape(self, height: int, width: int) -> tuple[int, int]:
+        return height // self.size, width // self.size
+
+    def extra_repr(self) -> str:
+        return f"{self.operation!r}, size={self.size}"

@@ -8,39 +8,60 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from skmorph.nn.layers import BiSEL, DenseLUI, MorphologicalNeurons
+from skmorph.nn.layers import BiSE, BiSEL, BlockPooling, DenseLUI, MorphologicalNeurons
 from skmorph.nn.reparametrization import check_option
 
-__all__ = ["HIDDEN_OUTPUTS", "START_ELEMENTS", "MorphologicalNetwork", "build_network"]
+__all__ = [
+    "CONV_LAYERS",
+    "HIDDEN_OUTPUTS",
+    "START_ELEMENTS",
+    "MorphologicalNetwork",
+    "build_network",
+]
 
-HIDDEN_OUTPUTS = ("smooth", "binary")
+HIDDEN_OUTPUTS = ("smooth", "binary", "binarized")
 START_ELEMENTS = ("subwindows", "pairs")
+CONV_LAYERS = ("bisel", "bise")
 
 
 class MorphologicalNetwork(nn.Module):
-    """A convolutional part (BiSEL layers), a dense part (DenseLUI layers) and an optional head.
+    """A convolutional part (BiSEL or BiSE layers), a dense part (DenseLUI layers) and an
+    optional head.
 
-    Images ``(N, C, H, W)`` go through the convolutional layers, are flattened if dense layers
-    follow, and the head (a float ``nn.Linear``) maps the last binary layer to class scores.
-    Without dense layers and head the network is image-to-image.
+    Images ``(N, C, H, W)`` go through the convolutional layers (each optionally followed by a
+    :class:`~skmorph.nn.BlockPooling`), are flattened if dense layers follow, and the head (a
+    float ``nn.Linear``) maps the last binary layer to class scores. Without dense layers and
+    head the network is image-to-image.
 
     ``hidden_outputs="binary"`` makes every bank of neurons except the network's output (the
     last bank when there is no head) pass its outputs thresholded at 1/2, with a
     straight-through gradient (see :attr:`MorphologicalNeurons.straight_through`): each layer
     then learns on the binary values that it reads once the network is binarized, instead of
-    soft values that binarization would discard. ``"smooth"`` (default) is the paper's network.
+    soft values that binarization would discard. ``"binarized"`` goes further: the hidden
+    banks output what their binarized neurons (the erosions and dilations of
+    :meth:`MorphologicalNeurons.binarize`, refreshed by :meth:`refresh_binarization`) output,
+    with the gradient of the smooth neurons (see
+    :attr:`MorphologicalNeurons.binarized_forward`): trained this way, the network's hidden
+    part *is* its binarization, neurons that are not activated included. ``"smooth"``
+    (default) is the paper's network.
     """
 
     def __init__(
         self,
-        conv_layers: Sequence[BiSEL] = (),
+        conv_layers: Sequence[BiSEL | BiSE] = (),
         dense_layers: Sequence[DenseLUI] = (),
         head: nn.Linear | None = None,
         binary_output: bool = False,
         hidden_outputs: str = "smooth",
+        pools: Sequence[BlockPooling | None] | None = None,
     ):
         super().__init__()
         self.conv_layers = nn.ModuleList(conv_layers)
+        pools = [None] * len(self.conv_layers) if pools is None else list(pools)
+        if len(pools) != len(self.conv_layers):
+            raise ValueError(f"pools must have one entry (or None) per convolutional layer "
+                             f"({len(self.conv_layers)}), got {len(pools)}")
+        self.pools = nn.ModuleList(nn.Identity() if p is None else p for p in pools)
         self.dense_layers = nn.ModuleList(dense_layers)
         self.head = head
         self.binary_output = binary_output  # the last dense layer is the (binary) output layer
@@ -52,20 +73,48 @@ class MorphologicalNetwork(nn.Module):
         either way)."""
         layers = [*self.conv_layers, *self.dense_layers]
         last = layers[-1] if layers and self.head is None else None
-        for layer in self.conv_layers:
+        for layer, pool in zip(self.conv_layers, self.conv_pools(), strict=True):
             x = layer(x, logits=logits and layer is last)
+            if pool is not None:
+                x = pool(x)
         if len(self.dense_layers) or self.head is not None:
             x = x.flatten(1)
         for layer in self.dense_layers:
             x = layer(x, logits=logits and layer is last)
         return x if self.head is None else self.head(x)
 
-    def set_hidden_outputs(self, hidden_outputs: str) -> MorphologicalNetwork:
-        """Switch the hidden banks to ``"binary"`` or ``"smooth"`` outputs (see the class)."""
+    def conv_pools(self) -> list[BlockPooling | None]:
+        """The pooling after each convolutional layer, ``None`` where there is none."""
+        pools = getattr(self, "pools", None)  # absent from networks pickled before pooling
+        if pools is None:
+            return [None] * len(self.conv_layers)
+        return [p if isinstance(p, BlockPooling) else None for p in pools]
+
+    def image_shape_after(self, height: int, width: int) -> tuple[int, int]:
+        """Height and width of the images leaving the convolutional part."""
+        for pool in self.conv_pools():
+            if pool is not None:
+                height, width = pool.output_shape(height, width)
+        return height, width
+
+    def set_hidden_outputs(self, hidden_outputs: str,
+                           binarization: str = "activable") -> MorphologicalNetwork:
+        """Switch the hidden banks to ``"smooth"``, ``"binary"`` or ``"binarized"`` outputs
+        (see the class); ``binarization`` is the method of the binarized neurons."""
         self.hidden_outputs = check_option(hidden_outputs, "hidden_outputs", HIDDEN_OUTPUTS)
         banks = self.neuron_banks()
         for bank in banks if self.head is not None else banks[:-1]:
             bank.straight_through = hidden_outputs == "binary"
+            bank.binarized_forward = hidden_outputs == "binarized"
+            bank.binarization_method = binarization
+            bank._binarized = None  # recomputed at the first forward pass
+        return self
+
+    def refresh_binarization(self) -> MorphologicalNetwork:
+        """Recompute the binarized neurons of the banks with ``binarized_forward``."""
+        for bank in self.neuron_banks():
+            if bank.binarized_forward:
+                bank.refresh_binarization()
         return self
 
     def neuron_banks(self) -> list[MorphologicalNeurons]:
@@ -107,7 +156,7 @@ class MorphologicalNetwork(nn.Module):
                     f"({len(self.conv_layers)}), got {conv_operations!r}"
                 )
             for layer, operation in zip(self.conv_layers, conv_operations, strict=True):
-                bank = layer.bises
+                bank = layer.bises if isinstance(layer, BiSEL) else layer.neurons
                 support = bank.n_weights if bank.n_neurons == 1 else max(
                     1.0, channel_support_fraction * bank.n_weights
                 )
@@ -130,6 +179,13 @@ class MorphologicalNetwork(nn.Module):
                 for parameter in (self.head.weight, self.head.bias):
                     values = torch.rand(parameter.shape, generator=generator, dtype=parameter.dtype)
                     parameter.copy_((2 * values - 1).to(parameter.device) * bound)
+
+    def project_(self) -> MorphologicalNetwork:
+        """Project every bank's weights back to their constraints (see
+        :meth:`MorphologicalNeurons.project_`); called after each optimizer step."""
+        for bank in self.neuron_banks():
+            bank.project_()
+        return self
 
     def activated_fraction(self) -> float:
         """Fraction of morphological neurons that are activated for binary inputs."""
@@ -170,6 +226,9 @@ def build_network(
     output_layer: str = "linear",
     padding: str = "replicate",
     hidden_outputs: str = "smooth",
+    pooling: str | Sequence[str | None] | None = None,
+    pool_size: int = 2,
+    conv_layer: str = "bisel",
     **neuron_options,
 ) -> MorphologicalNetwork:
     """Build a :class:`MorphologicalNetwork`.
@@ -193,6 +252,16 @@ def build_network(
     padding : {"replicate", "zeros"}
     hidden_outputs : {"smooth", "binary"}
         See :class:`MorphologicalNetwork`.
+    pooling : {"dilation", "erosion"}, None or a sequence of them
+        A :class:`~skmorph.nn.BlockPooling` after every BiSEL layer, or one entry per layer.
+    pool_size : int
+        Block size of the poolings.
+    conv_layer : {"bisel", "bise"}
+        ``"bisel"``: :class:`~skmorph.nn.BiSEL` layers (an erosion or dilation per pair of
+        input and output channels, then a union or intersection per output: the most
+        expressive, and ``in_channels`` times the activations of a convolution);
+        ``"bise"``: :class:`~skmorph.nn.BiSE` layers (one erosion or dilation per output, by
+        an element spanning all input channels: the cost of a convolution).
     **neuron_options
         Passed to every layer (``threshold``, reparametrizations, ``device``, ``dtype``).
     """
@@ -207,10 +276,19 @@ def build_network(
         )
     if output_layer not in ("linear", "binary"):
         raise ValueError(f"output_layer must be 'linear' or 'binary', got {output_layer!r}")
+    poolings = [pooling] * len(conv_channels) if pooling is None or isinstance(
+        pooling, str) else list(pooling)
+    if len(poolings) != len(conv_channels):
+        raise ValueError(
+            f"pooling must be None, a str or have one entry per convolutional layer "
+            f"({len(conv_channels)}), got {pooling!r}"
+        )
+    pools = [None if p is None else BlockPooling(p, pool_size) for p in poolings]
     conv_layers = []
     channels = in_channels
     for out_channels, kernel_size in zip(conv_channels, kernel_sizes, strict=True):
-        conv_layers.append(BiSEL(channels, out_channels, kernel_size, padding, **neuron_options))
+        kind = BiSEL if check_option(conv_layer, "conv_layer", CONV_LAYERS) == "bisel" else BiSE
+        conv_layers.append(kind(channels, out_channels, kernel_size, padding, **neuron_options))
         channels = out_channels
     dense_layers = []
     features = n_features
@@ -225,4 +303,5 @@ def build_network(
             factory = {k: neuron_options[k] for k in ("device", "dtype") if k in neuron_options}
             head = nn.Linear(features, n_outputs, **factory)
     binary_output = n_outputs is not None and output_layer == "binary"
-    return MorphologicalNetwork(conv_layers, dense_layers, head, binary_output, hidden_outputs)
+    return MorphologicalNetwork(conv_layers, dense_layers, head, binary_output, hidden_outputs,
+                                pools)

@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 THRESHOLDS = ("tanh", "sigmoid")
-WEIGHT_REPARAMETRIZATIONS = ("positive", "dual", "identity")
+WEIGHT_REPARAMETRIZATIONS = ("positive", "dual", "identity", "projected")
 BIAS_REPARAMETRIZATIONS = ("raw", "softplus", "clamped", "clamped_detached")
 
 
@@ -52,9 +52,13 @@ def reparametrize_weight(raw: torch.Tensor, kind: str, total: float) -> torch.Te
     """Weights from raw parameters of shape (n_neurons, ...).
 
     ``"positive"``: ``softplus(raw)``; ``"dual"``: ``total * softplus(raw) / sum softplus(raw)``
-    per neuron (the weights of each neuron sum to ``total``); ``"identity"``: ``raw``.
+    per neuron (the weights of each neuron sum to ``total``); ``"identity"``: ``raw``;
+    ``"projected"``: ``raw``, kept non-negative by a projection (clamping at 0) after every
+    optimizer step (:meth:`skmorph.nn.MorphologicalNeurons.project_`) instead of a function in
+    the graph: no pass over the weights in the forward and backward passes, and weights can
+    reach exactly 0.
     """
-    if kind == "identity":
+    if kind in ("identity", "projected"):
         return raw
     positive = F.softplus(raw)
     if kind == "positive":
@@ -65,7 +69,7 @@ def reparametrize_weight(raw: torch.Tensor, kind: str, total: float) -> torch.Te
 
 def raw_weight_for(weights: torch.Tensor, kind: str) -> torch.Tensor:
     """Raw parameters that give ``weights`` (positive) under the reparametrization ``kind``."""
-    if kind == "identity":
+    if kind in ("identity", "projected"):
         return weights
     return inverse_softplus(weights)
 

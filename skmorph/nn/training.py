@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from skmorph.nn.networks import MorphologicalNetwork
-from skmorph.nn.regularization import Regularizer
+from skmorph.nn.regularization import Regularizer, auto_update_every
 
 __all__ = ["TrainingOptions", "resolve_device", "torch_threads", "train"]
 
@@ -36,6 +36,10 @@ class TrainingOptions:
         the training loss) before stopping early, as in scikit-learn's ``MLPClassifier``.
     tol : float
         Minimum improvement that counts.
+    schedule : {"plateau", "cosine"}
+        ``"plateau"``: the learning rate is multiplied by ``lr_factor`` after ``lr_patience``
+        epochs without improvement; ``"cosine"``: it decays from ``learning_rate`` to 0 along
+        a half cosine over the ``max_epochs`` epochs, step by step (a fixed budget).
     lr_patience : int
         Epochs without improvement before the learning rate is halved (``lr_factor``).
     lr_factor : float
@@ -44,6 +48,11 @@ class TrainingOptions:
     logits : bool
         Give the loss function the logits of the last morphological layer
         (``network(X, logits=True)``) instead of its outputs in ``[0, 1]``.
+    binarization_update_every : int or "auto"
+        Under ``hidden_outputs="binarized"``, steps between recomputations of the binarized
+        neurons (also recomputed at the end of training); ``"auto"``: from the number of
+        weights, as for the regularization (:func:`skmorph.nn.regularization.
+        auto_update_every`).
     """
 
     max_epochs: int = 50
@@ -52,10 +61,12 @@ class TrainingOptions:
     betas: tuple[float, float] = (0.9, 0.999)
     n_iter_no_change: int = 10
     tol: float = 1e-4
+    schedule: str = "plateau"
     lr_patience: int = 5
     lr_factor: float = 0.5
     verbose: int = 0
     logits: bool = False
+    binarization_update_every: int | str = "auto"
 
 
 def resolve_device(device) -> torch.device:
@@ -146,10 +157,17 @@ def train(
     optimizer = torch.optim.Adam(
         network.parameters(), lr=options.learning_rate, betas=tuple(options.betas)
     )
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=options.lr_factor, patience=options.lr_patience
-    )
+    if options.schedule == "cosine":
+        steps = options.max_epochs * math.ceil(X.shape[0] / options.batch_size)
+        cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
+        scheduler = None
+    else:
+        cosine = None
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=options.lr_factor, patience=options.lr_patience
+        )
     banks = network.neuron_banks()
+    refresh_every = _binarization_refresh(options, banks)
     step = sum(entry.get("steps", 0) for entry in history)
     best_value, best_state, epochs_without_improvement = -math.inf, None, 0
     first_epoch = len(history) + 1
@@ -171,7 +189,12 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if cosine is not None:
+                cosine.step()
+            network.project_()
             step += 1
+            if refresh_every and step % refresh_every == 0:
+                network.refresh_binarization()
             n_batches += 1
             totals["loss"] += loss.item()
             totals["data_loss"] += data_loss.item()
@@ -189,7 +212,8 @@ def train(
         else:
             monitored = -entry["loss"]
         entry["learning_rate"] = optimizer.param_groups[0]["lr"]
-        scheduler.step(-monitored)
+        if scheduler is not None:
+            scheduler.step(-monitored)
         if monitored > best_value + options.tol:
             best_value, epochs_without_improvement = monitored, 0
             if validation is not None:
@@ -206,7 +230,20 @@ def train(
             break
     if best_state is not None:
         network.load_state_dict(best_state)
+    if refresh_every:  # the binarized forward pass of the final weights
+        network.refresh_binarization()
     return history
+
+
+def _binarization_refresh(options: TrainingOptions, banks) -> int:
+    """Steps between refreshes of the binarized neurons; 0 without binarized banks."""
+    binarized = [bank for bank in banks if bank.binarized_forward]
+    if not binarized:
+        return 0
+    if options.binarization_update_every != "auto":
+        return int(options.binarization_update_every)
+    kind = "activable" if binarized[0].binarization_method == "activable" else "constant"
+    return auto_update_every(kind, sum(b.n_neurons * b.n_weights for b in binarized))
 
 
 def _check_finite_parameters(network: nn.Module, epoch: int, step: int) -> None:

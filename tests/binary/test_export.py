@@ -9,7 +9,14 @@ import math
 import numpy as np
 import pytest
 
-from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, LinearHead, Thresholds
+from skmorph.binary import (
+    BinarizedNetwork,
+    BinaryConv,
+    BinaryDense,
+    BinaryPooling,
+    LinearHead,
+    Thresholds,
+)
 
 
 def _selems(rng, out_channels, in_channels, size):
@@ -39,6 +46,22 @@ def conv_network(rng):
         [Thresholds([[0.5]], complement=True), conv, BinaryDense(supports, [1, 1, 1]),
          LinearHead(rng.normal(size=(2, 3)), rng.normal(size=2))],
         task="classification", classes=np.array([0, 1]), image_shape=(1, 4, 4),
+    )
+
+
+def pooled_network(rng):
+    first = BinaryConv(_selems(rng, 2, 2, 3), [["erosion", "dilation"], ["dilation", "erosion"]],
+                       [[True, True], [True, False]], ["and", "or"], "zeros")
+    second = BinaryConv(_selems(rng, 3, 2, 3), [["dilation", "erosion"]] * 3,
+                        [[True, False], [False, True], [True, True]], ["or", "or", "and"],
+                        "replicate")
+    supports = rng.random((4, 3 * 2 * 1)) < 0.4
+    supports[:, 0] = True
+    return BinarizedNetwork(
+        [Thresholds([[0.5]], complement=True), first, BinaryPooling("dilation", 2), second,
+         BinaryPooling("erosion", 3), BinaryDense(supports, [1, 1, 1, 1]),
+         LinearHead(rng.normal(size=(3, 4)), rng.normal(size=3))],
+        task="classification", classes=np.array([0, 1, 2]), image_shape=(1, 13, 7),
     )
 
 
@@ -76,6 +99,7 @@ def packed_network(rng):
 
 
 NETWORKS = {"dense": dense_network, "packed": packed_network, "conv": conv_network,
+            "pooled": pooled_network,
             "binary output": binary_output_network, "image": image_network}
 
 
@@ -210,6 +234,12 @@ def _layer(data, kind):
         ("packed", lambda d: _layer(d, "dense").__setitem__(
             "packed_supports", "/" * len(_layer(d, "dense")["packed_supports"])),
          "packed_supports"),
+        ("pooled", lambda d: _layer(d, "pool").__setitem__("size", 100), "size"),
+        ("pooled", lambda d: _layer(d, "pool").__setitem__("operation", "average"),
+         "operation"),
+        ("pooled", lambda d: d["layers"].insert(1, _layer(d, "pool")), "layers"),
+        ("image", lambda d: d["layers"].append({"type": "pool", "operation": "dilation",
+                                                "size": 2}), "layers"),
     ],
 )
 def test_reported_cases_are_refused_naming_the_field(name, mutate, message):

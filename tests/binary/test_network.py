@@ -197,3 +197,38 @@ def test_summary_memory_and_bad_input():
                              classes=np.array([0, 1]))
     with pytest.raises(ValueError, match="expecting 4"):
         dense.predict(np.zeros((3, 5)))
+
+
+@pytest.mark.parametrize("padding", ["zeros", "replicate"])
+@pytest.mark.parametrize("seed", range(4))
+def test_conv_outputs_of_one_reduction_equal_their_terms(padding, seed):
+    """Outputs that are one OR over dilations (or one AND over erosions) are computed from the
+    input read once per offset; they equal the union/intersection of their terms."""
+    rng = np.random.default_rng(seed)
+    c_out, c_in, kh, kw = 6, 4, [3, 5, 1, 3][seed], [3, 3, 5, 1][seed]
+    selems = rng.random((c_out, c_in, kh, kw)) < 0.4
+    selems[..., kh // 2, kw // 2] |= rng.random((c_out, c_in)) < 0.5
+    active = selems.any(axis=(2, 3)) & (rng.random((c_out, c_in)) < 0.8)
+    active[0] = False  # an output reading nothing
+    combine = np.array(["or", "and"] * 3)
+    operations = np.where(combine[:, None] == "or", "dilation", "erosion").repeat(c_in, 1)
+    operations[5, 0] = "dilation"  # a mixed output: the general path
+    layer = BinaryConv(selems, operations, active, combine, padding)
+    assert layer._single_reductions().tolist() == [False, True, True, True, True,
+                                                   not active[5, 0]]
+    images = rng.random((5, c_in, 9, 70)) < rng.uniform(0.2, 0.8)
+    out = layer(pack(images)).unpack()
+    for j in range(c_out):
+        terms = []
+        for i in np.flatnonzero(active[j]):
+            if operations[j, i] == "dilation":
+                terms.append(dilation(images[:, i], selems[j, i][::-1, ::-1], padding=padding))
+            else:
+                terms.append(erosion(images[:, i], selems[j, i], padding=padding))
+        if not terms:
+            expected = np.full(images[:, 0].shape, combine[j] == "and")
+        elif combine[j] == "or":
+            expected = np.logical_or.reduce(terms)
+        else:
+            expected = np.logical_and.reduce(terms)
+        np.testing.assert_array_equal(out[:, j], expected, err_msg=f"output {j}")

@@ -240,7 +240,8 @@ def test_feature_names_come_from_dataframes():
 
 def test_images_without_a_convolutional_front_take_level_sets_per_channel(tmp_path):
     X, y = load_digits(return_X_y=True)
-    model = BiMoNNClassifier(input_shape=(8, 8), **FAST).fit(X[:300], y[:300])
+    model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(), **FAST).fit(X[:300],
+                                                                                y[:300])
     assert model.binarized_.n_features_in_ == 64
     assert model.score(X[300:500], y[300:500]) > 0.5
     model.binarized_.save(tmp_path / "model.json")

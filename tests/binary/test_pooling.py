@@ -1,0 +1,90 @@
+"""Binary pooling: the bit-level layer against its definition, and exactness through networks."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from skmorph.binary import BinarizedNetwork, BinaryPooling, Thresholds
+from skmorph.estimators import binarize_network
+from skmorph.morphology import pack
+from skmorph.nn import BlockPooling, build_network
+from skmorph.nn.testing import activate_randomly as activate
+
+
+def block_reference(images: np.ndarray, operation: str, size: int) -> np.ndarray:
+    height, width = images.shape[-2] // size, images.shape[-1] // size
+    blocks = images[..., : height * size, : width * size].reshape(
+        *images.shape[:-2], height, size, width, size)
+    return blocks.any(axis=(-3, -1)) if operation == "dilation" else blocks.all(axis=(-3, -1))
+
+
+@pytest.mark.parametrize("operation", ["dilation", "erosion"])
+@pytest.mark.parametrize("size", [1, 2, 3, 4])
+def test_binary_pooling_equals_its_definition(operation, size):
+    rng = np.random.default_rng(size)
+    # widths around word boundaries, odd sizes (dropped last column), tiny images
+    for height, width in [(4, 4), (5, 7), (9, 63), (8, 64), (7, 65), (3, 129), (6, 200)]:
+        images = rng.random((3, 2, height, width)) < rng.uniform(0.1, 0.9)
+        pooled = BinaryPooling(operation, size)(pack(images))
+        np.testing.assert_array_equal(pooled.unpack(), block_reference(images, operation, size))
+        # bits beyond the width stay zero: complements and shifts rely on it
+        assert pooled.shape[-1] == width // size
+        assert np.array_equal(pack(pooled.unpack()).words, pooled.words)
+
+
+@pytest.mark.parametrize("operation", ["dilation", "erosion"])
+def test_torch_pooling_is_max_or_min_of_blocks(operation):
+    x = torch.rand(2, 3, 9, 11)
+    pooled = BlockPooling(operation, 2)(x).numpy()
+    blocks = x.numpy()[..., :8, :10].reshape(2, 3, 4, 2, 5, 2)
+    expected = blocks.max(axis=(3, 5)) if operation == "dilation" else blocks.min(axis=(3, 5))
+    np.testing.assert_allclose(pooled, expected)
+
+
+@pytest.mark.parametrize("conv_layer", ["bisel", "bise"])
+@pytest.mark.parametrize("seed", range(6))
+def test_pooled_network_binarizes_exactly(seed, conv_layer):
+    """Property: random activated networks with pooling after their BiSELs, random binary
+    images: the float network thresholded at 1/2 equals the binarized network, every time."""
+    rng = np.random.default_rng(seed)
+    channels = [[3], [3, 2], [2, 3, 2]][seed % 3]
+    pooling = [["dilation", "erosion", None][(seed + i) % 3] for i in range(len(channels))]
+    pooling[0] = pooling[0] or "dilation"
+    size = 2 + seed % 2
+    height, width = 3 * size ** len(channels) + seed, 2 * size ** len(channels) + 1
+    pooled_shape = build_network(in_channels=2, conv_channels=channels, pooling=pooling,
+                                 pool_size=size).image_shape_after(height, width)
+    network = build_network(
+        in_channels=2, conv_channels=channels, kernel_sizes=3, pooling=pooling, pool_size=size,
+        n_features=channels[-1] * int(np.prod(pooled_shape)), hidden_layer_sizes=[12],
+        n_outputs=4, output_layer="binary", padding=["zeros", "replicate"][seed % 2],
+        conv_layer=conv_layer,
+    )
+    activate(network, rng)
+    binarized, report = binarize_network(
+        network, [Thresholds(np.full((2, 1), 0.5))], method="exact", classes=np.arange(4),
+        image_shape=(2, height, width),
+    )
+    assert report["exact_network"]
+    images = rng.random((40, 2, height, width)) < rng.uniform(0.2, 0.8)
+    with torch.no_grad():
+        expected = network(torch.tensor(images, dtype=torch.float32)).numpy() > 0.5
+    X = images.reshape(40, -1).astype(float)
+    np.testing.assert_array_equal(binarized.transform(X), expected)
+    for copy in (pickle.loads(pickle.dumps(binarized)),
+                 BinarizedNetwork.from_dict(json.loads(json.dumps(binarized.to_dict())))):
+        np.testing.assert_array_equal(copy.transform(X), expected)
+
+
+def test_pooling_parameters_are_checked():
+    with pytest.raises(ValueError, match="pooling"):
+        BlockPooling("average")
+    with pytest.raises(ValueError, match="pool_size"):
+        BlockPooling("dilation", 0)
+    with pytest.raises(ValueError, match="operation"):
+        BinaryPooling("max")
+    with pytest.raises(ValueError, match="pooling"):
+        build_network(in_channels=1, conv_channels=[2, 2], pooling=["dilation"])

@@ -1,0 +1,98 @@
+"""The convolutional classifier: automatic architecture, training on its binarized network,
+pickled and loaded without torch."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from skmorph import BiMoNNClassifier
+from skmorph.binary import BinaryConv, BinaryPooling, LinearHead, Thresholds
+from skmorph.nn import BiSE, BlockPooling
+from tests.test_imports import run_without_torch
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+
+
+@pytest.fixture(scope="module")
+def conv_fitted(digits):
+    X_train, _, y_train, _ = digits
+    return BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(8, 16), max_epochs=10,
+                            hidden_outputs="binarized", random_state=0,
+                            device="cpu").fit(X_train, y_train)
+
+
+def test_input_shape_alone_builds_the_benchmarked_convolutional_network(digits):
+    X_train, _, y_train, _ = digits
+    model = BiMoNNClassifier(input_shape=(8, 8), max_epochs=1, random_state=0,
+                             device="cpu").fit(X_train[:200], y_train[:200])
+    network = model.network_
+    assert [type(layer) for layer in network.conv_layers] == [BiSE, BiSE]
+    assert [layer.out_channels for layer in network.conv_layers] == [64, 128]
+    assert [layer.kernel_size for layer in network.conv_layers] == [(5, 5), (3, 3)]
+    assert all(isinstance(pool, BlockPooling) for pool in network.conv_pools())
+    assert len(network.dense_layers) == 0 and network.hidden_outputs == "smooth"
+    assert network.conv_layers[0].neurons.weight_reparametrization == "projected"
+    assert [type(layer) for layer in model.binarized_.layers] == [
+        Thresholds, BinaryConv, BinaryPooling, BinaryConv, BinaryPooling, LinearHead]
+    assert network.head.in_features == 128 * 2 * 2
+    assert model.binarization_report_["head"].startswith("refitted")
+    tabular = BiMoNNClassifier(max_epochs=1, device="cpu").fit(X_train[:100], y_train[:100])
+    assert not tabular.network_.conv_layers and tabular.network_.hidden_outputs == "smooth"
+    assert tabular.network_.dense_layers[0].out_features == 512
+
+
+def test_binarized_predictor_is_the_trained_network(conv_fitted, digits):
+    """Trained on its binarized network (hidden_outputs="binarized"), the float network's
+    predictions are the binarized predictor's, neurons activated or not, and its head needs
+    no refit."""
+    _, X_test, _, y_test = digits
+    report = conv_fitted.binarization_report_
+    assert report["train_agreement"] == 1.0 and "refit_head='auto'" in report["head"]
+    binarized = conv_fitted.predict_proba(X_test)
+    floating = conv_fitted.set_params(inference="float").predict_proba(X_test)
+    conv_fitted.set_params(inference="binary")
+    np.testing.assert_allclose(binarized, floating, rtol=1e-4, atol=1e-5)
+    assert conv_fitted.score(X_test, y_test) > 0.4  # learns (chance: 0.1)
+
+
+def test_pooling_parameters(digits):
+    X_train, _, y_train, _ = digits
+    with pytest.raises(ValueError, match="pool_size"):
+        BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(2, 2, 2, 2), max_epochs=1,
+                         device="cpu").fit(X_train[:50], y_train[:50])
+    with pytest.raises(ValueError, match="pooling"):
+        BiMoNNClassifier(input_shape=(8, 8), pooling="average").fit(X_train[:50], y_train[:50])
+    model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(3,), pooling=None,
+                             hidden_layer_sizes=(8,), max_epochs=1, device="cpu")
+    model.fit(X_train[:100], y_train[:100])
+    assert model.network_.dense_layers[0].in_features == 3 * 8 * 8
+
+
+def test_pickled_convolutional_predictor_runs_where_torch_cannot_be_imported(
+        conv_fitted, digits, tmp_path):
+    _, X_test, _, _ = digits
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(conv_fitted.binarized_))
+    conv_fitted.binarized_.save(tmp_path / "model.json")
+    np.save(tmp_path / "X.npy", X_test)
+    result = run_without_torch(
+        f"""
+        import pickle
+        import numpy as np
+        from skmorph.binary import BinarizedNetwork
+        X = np.load({str(tmp_path / "X.npy")!r})
+        pickled = pickle.loads(open({str(tmp_path / "model.pkl")!r}, "rb").read())
+        loaded = BinarizedNetwork.load({str(tmp_path / "model.json")!r})
+        assert (pickled.predict(X) == loaded.predict(X)).all()
+        np.save({str(tmp_path / "out.npy")!r}, pickled.predict(X))
+        assert "torch" not in sys.modules
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), conv_fitted.predict(X_test))
