@@ -138,13 +138,13 @@ def _with_inputs(network, n_inputs, support_size, rng):
 
 
 def conv_models(rng, path=None):
-    network = build_network(in_channels=6, conv_channels=[64, 128], kernel_sizes=[5, 3],
-                            pooling="dilation", conv_layer="bise", n_features=128 * 7 * 7,
-                            n_outputs=10).eval()
-    levels = np.array([[0.1, 0.3, 0.6]])
-    if path is not None:
-        binarized = BinarizedNetwork.load(path)
-        levels = binarized.layers[0].thresholds
+    binarized = None if path is None else BinarizedNetwork.load(path)
+    levels = np.array([[0.1, 0.3, 0.6]]) if path is None else binarized.layers[0].thresholds
+    n_levels = int((~np.isnan(levels[0])).sum())
+    network = build_network(in_channels=2 * n_levels, conv_channels=[64, 128],
+                            kernel_sizes=[5, 3], pooling="dilation", conv_layer="bise",
+                            n_features=128 * 7 * 7, n_outputs=10).eval()
+    if binarized is not None:  # the float network of its shape (its weights do not matter)
         return network, binarized, levels, "trained"
     activate_randomly(network, rng)
     binarized, _ = binarize_network(network, [Thresholds(levels, complement=True)],
@@ -162,8 +162,9 @@ def part_d(rng, batches, path=None):
             bits = (tensor.view(-1, 1, 28, 28) > thresholds.view(1, -1, 1, 1)).float()
             return network(torch.cat([bits, 1 - bits], dim=1)).argmax(1)
 
-    print(f"\n(d) convolutional classifier ({kind} neurons), BiSE 6 -> 64 -> 128, 2x2 OR "
-          f"pooling, head on 6272 bits: images/s (speed-up over float torch)\n")
+    print(f"\n(d) convolutional classifier ({kind} neurons, {len(thresholds)} levels), BiSE "
+          f"{2 * len(thresholds)} -> 64 -> 128, 2x2 OR pooling, head on 6272 bits: images/s "
+          f"(speed-up over float torch)\n")
     print("| batch | float torch | binarized |")
     print("|---:|---:|---:|")
     for batch in batches:

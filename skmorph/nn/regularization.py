@@ -22,7 +22,7 @@ REGULARIZATIONS = (None, "activable", "constant_exact", "constant_uniform", "con
 # Weights whose sets one step may recompute, amortized: the exact NumPy searches cost about
 # 100 ns (PC: a sort) and 1.5 us (PA: the active-set search) per weight, a DenseLUI step about
 # 7 ns per weight on 2 CPU cores (benchmarks/bench_training_step.py)
-_WEIGHTS_PER_REFRESH_STEP = {"activable": 1 << 12, "constant": 1 << 17}
+_WEIGHTS_PER_REFRESH_STEP = {"activable": 1 << 12, "constant": 1 << 15}
 
 
 def auto_update_every(kind: str | None, n_weights: int) -> int:
@@ -30,8 +30,9 @@ def auto_update_every(kind: str | None, n_weights: int) -> int:
 
     Deterministic (it depends on the sizes only, so that a seed gives the same network on any
     machine), and chosen so that the recomputation, spread over the steps in between, costs
-    about as much as the rest of a step: every step for small networks (the digits' 256 x 274
-    layer under PC), every few hundred steps for a 4096 x 784 layer under PA.
+    about as much as the rest of a step: every step or two for small networks (2 for the
+    digits' 256 x 274 layer under PC), about every hundred steps for a 4096 x 784 layer under
+    PC, every few hundred under PA.
     """
     if kind is None:
         return 1
