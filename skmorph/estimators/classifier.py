@@ -86,6 +86,13 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         sum (``"dual"``), raw weights (``"identity"``), or raw weights clamped at 0 after
         every step (``"projected"``: the cheapest step, and weights that reach exactly 0).
         ``"auto"``: ``"projected"`` with a convolutional front, ``"positive"`` otherwise.
+    learning_rate : float or "auto", default="auto"
+        Initial Adam learning rate. ``"auto"``: 2e-3 with convolutional layers (1e-2 makes
+        their float network collapse), 1e-2 otherwise.
+    learning_rate_schedule : {"auto", "plateau", "cosine"}, default="auto"
+        ``"plateau"``: halved after 5 epochs without improvement; ``"cosine"``: decayed to 0
+        along a half cosine over ``max_epochs``, step by step. ``"auto"``: ``"cosine"`` with
+        convolutional layers, ``"plateau"`` otherwise.
     hidden_outputs : {"smooth", "binary", "binarized"}, default="smooth"
         What the hidden layers pass on in training (see
         :class:`skmorph.nn.MorphologicalNetwork`): ``"smooth"``, their outputs in ``[0, 1]``
@@ -144,6 +151,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         **SHARED_CONSTRAINTS,
         "hidden_layer_sizes": [Options(("auto",)), SequenceOf(Interval(1, None, integer=True))],
         "hidden_channels": [Options(("auto",)), *SHARED_CONSTRAINTS["hidden_channels"]],
+        "learning_rate": [Options(("auto",)), *SHARED_CONSTRAINTS["learning_rate"]],
+        "learning_rate_schedule": [Options(("auto",)),
+                                   *SHARED_CONSTRAINTS["learning_rate_schedule"]],
         "weight_reparametrization": [Options(("auto",)),
                                      *SHARED_CONSTRAINTS["weight_reparametrization"]],
         "kernel_size": [Options(("auto",)), *SHARED_CONSTRAINTS["kernel_size"]],
@@ -183,8 +193,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         inference="binary",
         max_epochs=60,
         batch_size=64,
-        learning_rate=1e-2,
-        learning_rate_schedule="plateau",
+        learning_rate="auto",
+        learning_rate_schedule="auto",
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
@@ -221,6 +231,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             params.kernel_size = (5, *[3] * (n_conv - 1)) if n_conv else 3
         if params.weight_reparametrization == "auto":
             params.weight_reparametrization = "projected" if n_conv else "positive"
+        if params.learning_rate == "auto":
+            params.learning_rate = 2e-3 if n_conv else 1e-2
+        if params.learning_rate_schedule == "auto":
+            params.learning_rate_schedule = "cosine" if n_conv else "plateau"
         if params.input_shape is not None and len(params.input_shape) not in (2, 3):
             raise ValueError(
                 f"input_shape must be (H, W) or (C, H, W), got {self.input_shape!r}"

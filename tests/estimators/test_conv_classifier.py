@@ -24,7 +24,8 @@ def digits():
 def conv_fitted(digits):
     X_train, _, y_train, _ = digits
     return BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(8, 16), max_epochs=10,
-                            hidden_outputs="binarized", random_state=0,
+                            hidden_outputs="binarized", learning_rate=1e-2,
+                            learning_rate_schedule="plateau", random_state=0,
                             device="cpu").fit(X_train, y_train)
 
 
@@ -39,6 +40,8 @@ def test_input_shape_alone_builds_the_benchmarked_convolutional_network(digits):
     assert all(isinstance(pool, BlockPooling) for pool in network.conv_pools())
     assert len(network.dense_layers) == 0 and network.hidden_outputs == "smooth"
     assert network.conv_layers[0].neurons.weight_reparametrization == "projected"
+    assert model._fit_params["learning_rate"] == 2e-3
+    assert model._fit_params["learning_rate_schedule"] == "cosine"
     assert [type(layer) for layer in model.binarized_.layers] == [
         Thresholds, BinaryConv, BinaryPooling, BinaryConv, BinaryPooling, LinearHead]
     assert network.head.in_features == 128 * 2 * 2
@@ -46,6 +49,7 @@ def test_input_shape_alone_builds_the_benchmarked_convolutional_network(digits):
     tabular = BiMoNNClassifier(max_epochs=1, device="cpu").fit(X_train[:100], y_train[:100])
     assert not tabular.network_.conv_layers and tabular.network_.hidden_outputs == "smooth"
     assert tabular.network_.dense_layers[0].out_features == 512
+    assert tabular._fit_params["learning_rate"] == 1e-2
 
 
 def test_binarized_predictor_is_the_trained_network(conv_fitted, digits):
