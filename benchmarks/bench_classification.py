@@ -47,19 +47,26 @@ CONFIGS = {
 
 
 def bimonn(name, params, data, args):
-    X_train, y_train, X_test, y_test = data
     model = BiMoNNClassifier(
         hidden_layer_sizes=(4096,), include_complement=False, refit_head=False,
         regularization_weight=args.weight, regularization_update_every=10,
         max_epochs=args.epochs, n_iter_no_change=args.epochs, batch_size=64,
         learning_rate=1e-3, random_state=0, device="cpu", verbose=args.verbose,
     ).set_params(**params)
+    return fit_and_score(model, data)
+
+
+def fit_and_score(model, data, save=None):
+    """Float and binarized test accuracy, fraction of exact neurons, fit seconds."""
+    X_train, y_train, X_test, y_test = data
     start = time.perf_counter()
     model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     binarized = model.score(X_test, y_test)
     model.set_params(inference="float")
     floating = model.score(X_test, y_test)
+    if save:
+        model.binarized_.save(save)
     report = model.binarization_report_
     return floating, binarized, report["n_exact"] / report["n_neurons"], seconds
 
@@ -107,7 +114,6 @@ def baseline(kind, data, args):
 
 
 def conv_bimonn(data, args, seed):
-    X_train, y_train, X_test, y_test = data
     model = BiMoNNClassifier(
         input_shape=(28, 28), hidden_channels=tuple(args.channels),
         kernel_size=tuple(args.kernel_sizes), hidden_layer_sizes=(),
@@ -117,16 +123,7 @@ def conv_bimonn(data, args, seed):
         learning_rate_schedule=args.schedule, device="cpu",
         verbose=args.verbose,
     )
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    seconds = time.perf_counter() - start
-    binarized = model.score(X_test, y_test)
-    model.set_params(inference="float")
-    floating = model.score(X_test, y_test)
-    if args.save_binarized:
-        model.binarized_.save(args.save_binarized)
-    report = model.binarization_report_
-    return floating, binarized, report["n_exact"] / report["n_neurons"], seconds
+    return fit_and_score(model, data, args.save_binarized)
 
 
 def float_cnn(data, args, seed):

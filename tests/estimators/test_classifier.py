@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits, make_classification
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -17,12 +17,6 @@ from skmorph import BiMoNNClassifier, binarize
 from skmorph.binary import BinarizedNetwork
 
 FAST = {"hidden_layer_sizes": (32,), "max_epochs": 15, "device": "cpu"}
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
 
 
 @pytest.fixture(scope="module")

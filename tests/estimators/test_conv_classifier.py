@@ -5,19 +5,11 @@ import pickle
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 from skmorph import BiMoNNClassifier
 from skmorph.binary import BinaryConv, BinaryPooling, LinearHead, Thresholds
 from skmorph.nn import BiSE, BlockPooling
 from tests.test_imports import run_without_torch
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
 
 
 @pytest.fixture(scope="module")
