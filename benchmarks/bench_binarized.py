@@ -68,7 +68,7 @@ def float_model():
 def part_a(rng, batches, supports):
     model = float_model()
     print("\n(a) dense 784 -> 4096 -> 10: samples/s (speed-up over float torch, strategy)\n")
-    print("| batch | float torch | " + " | ".join(f"|S| = {s}" for s in supports) + " |")
+    print("| batch | float torch | " + " | ".join(f"\\|S\\| = {s}" for s in supports) + " |")
     print("|---:|---:|" + "---:|" * len(supports))
     networks = {s: dense_models(s, rng) for s in supports}
     for batch in batches:

@@ -10,9 +10,6 @@ __all__ = ["dense_supports", "first_layer_elements", "plot_selems", "plot_transf
 
 def _pyplot():
     try:
-        import matplotlib
-
-        matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError(
