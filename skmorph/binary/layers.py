@@ -16,7 +16,13 @@ import base64
 
 import numpy as np
 
-from skmorph.morphology.bitpack import PackedImage, combine_shifts, pack
+from skmorph.morphology.bitpack import (
+    PackedImage,
+    combine_shifts,
+    edge_bits,
+    pack,
+    shift_columns,
+)
 from skmorph.morphology.operations import selem_offsets
 
 __all__ = [
@@ -30,6 +36,11 @@ __all__ = [
 ]
 
 _WORD = 64
+# words of one image channel up to which the outputs of one reduction are gathered together
+# (small images: few NumPy calls); larger images take combine_shifts per term (long runs)
+_GATHER_MAX_WORDS = 1 << 12
+# words gathered at once when the outputs of one reduction are gathered in groups
+_GATHER_WORDS = 1 << 22
 
 
 def pack_samples(bits: np.ndarray) -> np.ndarray:
@@ -60,6 +71,16 @@ def unpack_samples(words: np.ndarray, n_samples: int) -> np.ndarray:
 class _Layer:
     def __repr__(self) -> str:
         return f"<{self.describe().splitlines()[0]}>"
+
+
+def _level_set(plane: np.ndarray, level: float) -> np.ndarray:
+    """``plane > level``; a boolean plane is its own level set for levels in [0, 1) (no float
+    comparison: binary images, e.g. chunks of a large mask, are packed as they are)."""
+    if plane.dtype != bool:
+        return plane > level
+    if 0 <= level < 1:
+        return plane
+    return np.full(plane.shape, level < 0)
 
 
 class Thresholds(_Layer):
@@ -109,7 +130,7 @@ class Thresholds(_Layer):
         """Images ``(n, C, H, W)`` -> packed ``(n, n_channels_out, H, W)``, one level set at a
         time: the only boolean image made is one channel of one level (complements are taken
         on the packed bits)."""
-        words = [pack(X[:, channel] > level).words
+        words = [pack(_level_set(X[:, channel], level)).words
                  for channel, level in zip(self.feature_index, self._levels(), strict=True)]
         if self.complement:
             words += [(~PackedImage(w, X.shape[-1])).words for w in words]
@@ -396,8 +417,10 @@ class BinaryConv(_Layer):
         words = images.words
         out = np.empty((words.shape[0], self.out_channels, *words.shape[2:]), dtype=np.uint64)
         single = self._single_reductions()
+        if words.shape[-2] * words.shape[-1] >= _GATHER_MAX_WORDS:
+            single = np.zeros_like(single)  # large images: term by term, on long runs
         if single.any():
-            self._single_reduction_outputs(images, np.flatnonzero(single), out)
+            self._single_reduction_outputs(images, out)
         cache = {}
         for j in np.flatnonzero(~single):
             combine = np.bitwise_or if self.combine[j] == "or" else np.bitwise_and
@@ -417,30 +440,83 @@ class BinaryConv(_Layer):
             out[:, j] = result
         return PackedImage(out, images.width)
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_plan", None)  # derived from the arrays: rebuilt on first use
+        return state
+
     def _single_reductions(self) -> np.ndarray:
         """Outputs that are one OR (dilations united) or one AND (erosions intersected) over
         all their (channel, offset) pairs: every output of a binarized BiSE layer."""
+        return self._reduction_plan()[0].copy()
+
+    def _reduction_plan(self):
+        """``(single, columns, groups)``: the outputs of :meth:`_single_reductions`, the column
+        offsets they read, and per operation (``"or"``, ``"and"``) its outputs with their terms
+        listed output by output (channel, row, column slot, and each output's bounds). The
+        layer's arrays do not change after construction, so the plan is made once."""
+        plan = self.__dict__.get("_plan")
+        if plan is not None:
+            return plan
         dilations = self.operations == "dilation"
         pure_or = np.where(self.active, dilations, True).all(axis=1) & (self.combine == "or")
         pure_and = np.where(self.active, ~dilations, True).all(axis=1) & (self.combine == "and")
-        return (pure_or | pure_and) & self.active.any(axis=1)
-
-    def _single_reduction_outputs(self, images: PackedImage, outputs: np.ndarray, out) -> None:
-        """The outputs of :meth:`_single_reductions`, from the input read once at each offset
-        of the window (all channels at once): one gather and one reduction per output."""
-        kh, kw = self.selems.shape[2:]
-        offsets = [(r - kh // 2, c - kw // 2) for r in range(kh) for c in range(kw)]
+        single = (pure_or | pure_and) & self.active.any(axis=1)
         reads = self.selems & self.active[:, :, None, None]  # (out, in, kh, kw)
-        used = reads[outputs].any(axis=(0, 1)).reshape(-1)
-        shifted = np.zeros((len(offsets), *images.words.shape), dtype=np.uint64)
-        for index in np.flatnonzero(used):
-            # an OR over one offset is the image read at that offset, padding included
-            shifted[index] = combine_shifts(images, [offsets[index]], "or", self.padding).words
-        for j in outputs:
-            channel, row, col = np.nonzero(reads[j])
-            terms = shifted[row * kw + col, :, channel]  # (terms, n, H, words)
-            reduce = np.bitwise_or if self.combine[j] == "or" else np.bitwise_and
-            out[:, j] = reduce.reduce(terms, axis=0)
+        columns = np.flatnonzero(reads[single].any(axis=(0, 1, 2)))
+        slot_of_column = np.full(self.selems.shape[3], -1)
+        slot_of_column[columns] = np.arange(len(columns))
+        groups = []
+        for combine in ("or", "and"):
+            group = np.flatnonzero(single & (self.combine == combine))
+            # active elements are never empty: every output has at least one term
+            _, channel, row, col = np.nonzero(reads[group])
+            bounds = np.concatenate([[0], np.cumsum(reads[group].sum(axis=(1, 2, 3)))])
+            groups.append((combine, group, channel, row, slot_of_column[col], bounds))
+        self._plan = (single, columns, groups)
+        return self._plan
+
+    def _single_reduction_outputs(self, images: PackedImage, out) -> None:
+        """The outputs of :meth:`_single_reductions`, from the input shifted once per column
+        offset of the window (all channels at once), its rows padded as ``padding`` says, so
+        that every (channel, offset) term is a slice. The terms of as many outputs as fit in
+        a budget are gathered at once and reduced output by output with ``reduceat`` (a
+        single image: one gather and one reduction per layer and operation)."""
+        _, columns, groups = self._reduction_plan()
+        kh, kw = self.selems.shape[2:]
+        n, channels, height, n_words = images.words.shape
+        edges = {}
+        if self.padding == "replicate":
+            edges = {"left": edge_bits(images, "left"), "right": edge_bits(images, "right")}
+        margin = kh // 2
+        shifted = np.empty((len(columns), n, channels, height + 2 * margin, n_words), np.uint64)
+        for index, col in enumerate(columns):
+            side = "right" if col > kw // 2 else "left"
+            shifted[index, ..., margin : margin + height, :] = shift_columns(
+                images, col - kw // 2, self.padding, edges.get(side))
+        if self.padding == "replicate":
+            shifted[..., :margin, :] = shifted[..., margin : margin + 1, :]
+            shifted[..., margin + height :, :] = shifted[..., margin + height - 1 :
+                                                         margin + height, :]
+        else:
+            shifted[..., :margin, :] = 0
+            shifted[..., margin + height :, :] = 0
+        rows = np.arange(height)
+        per_term = height * n * n_words
+        for combine, group, channel, row, slot, bounds in groups:
+            reduce = np.bitwise_or if combine == "or" else np.bitwise_and
+            first = 0
+            while first < len(group):
+                # as many outputs as fit in the gather budget (at least one)
+                within = bounds[first + 1 :] - bounds[first] <= _GATHER_WORDS // per_term
+                last = first + max(1, int(within.sum()))
+                terms = slice(bounds[first], bounds[last])
+                # advanced indices around a slice: (terms, H) then (n, words)
+                gathered = shifted[slot[terms][:, None], :, channel[terms][:, None],
+                                   row[terms][:, None] + rows]
+                reduced = reduce.reduceat(gathered, bounds[first:last] - bounds[first], axis=0)
+                out[:, group[first:last]] = reduced.transpose(2, 0, 1, 3)
+                first = last
 
     def to_dict(self) -> dict:
         return {

@@ -7,7 +7,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, Thresholds
+from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, Thresholds, layers
 from skmorph.estimators import binarize_network
 from skmorph.morphology import dilation, erosion, pack
 from skmorph.nn import build_network
@@ -199,11 +199,17 @@ def test_summary_memory_and_bad_input():
         dense.predict(np.zeros((3, 5)))
 
 
+@pytest.mark.parametrize("path", ["gather all outputs", "gather one by one", "term by term"])
 @pytest.mark.parametrize("padding", ["zeros", "replicate"])
 @pytest.mark.parametrize("seed", range(4))
-def test_conv_outputs_of_one_reduction_equal_their_terms(padding, seed):
+def test_conv_outputs_of_one_reduction_equal_their_terms(padding, seed, path, monkeypatch):
     """Outputs that are one OR over dilations (or one AND over erosions) are computed from the
-    input read once per offset; they equal the union/intersection of their terms."""
+    input shifted once per column offset and gathered in groups of outputs (small images),
+    or term by term as large images are; they equal the union/intersection of their terms."""
+    if path == "gather one by one":
+        monkeypatch.setattr(layers, "_GATHER_WORDS", 1)
+    elif path == "term by term":
+        monkeypatch.setattr(layers, "_GATHER_MAX_WORDS", 0)
     rng = np.random.default_rng(seed)
     c_out, c_in, kh, kw = 6, 4, [3, 5, 1, 3][seed], [3, 3, 5, 1][seed]
     selems = rng.random((c_out, c_in, kh, kw)) < 0.4
@@ -232,3 +238,13 @@ def test_conv_outputs_of_one_reduction_equal_their_terms(padding, seed):
         else:
             expected = np.logical_and.reduce(terms)
         np.testing.assert_array_equal(out[:, j], expected, err_msg=f"output {j}")
+
+
+@pytest.mark.parametrize("level", [-0.5, 0.0, 0.3, 0.999, 1.0, 1.5])
+def test_boolean_images_are_their_own_level_sets(level):
+    """Boolean images skip the float comparison; the bits are those of ``x > level``."""
+    rng = np.random.default_rng(21)
+    images = rng.random((3, 2, 5, 70)) < 0.5
+    thresholds = Thresholds(np.full((2, 1), level), complement=True)
+    expected = thresholds.packed_images(images.astype(np.float64)).words
+    np.testing.assert_array_equal(thresholds.packed_images(images).words, expected)
