@@ -126,9 +126,10 @@ def pack(image) -> PackedImage:
     width = image.shape[-1]
     packed = np.packbits(image, axis=-1, bitorder="little")
     n_bytes = _n_words(width) * 8
-    if packed.shape[-1] != n_bytes:
-        pad = [(0, 0)] * (packed.ndim - 1) + [(0, n_bytes - packed.shape[-1])]
-        packed = np.pad(packed, pad)
+    if packed.shape[-1] != n_bytes:  # whole words: zero bytes after the last pixel
+        words = np.zeros((*packed.shape[:-1], n_bytes), dtype=np.uint8)
+        words[..., : packed.shape[-1]] = packed
+        packed = words
     packed = np.ascontiguousarray(packed)
     return PackedImage(packed.view(np.uint64), width)
 
