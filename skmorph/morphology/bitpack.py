@@ -207,7 +207,7 @@ def combine_shifts(
     the image, from one horizontal shift per distinct column offset, then the rows of the
     element are combined vertically. The cost is one shift per distinct column offset, one
     in-place AND/OR per column of each distinct row pattern, and one per row of the element
-    (a 7x7 disk: 7 shifts, 6 + 7 operations instead of one per offset, 37).
+    (disk(3): 7 shifts, 10 + 7 operations instead of one per offset, 29).
     """
     if reduce not in ("and", "or"):
         raise ValueError(f"reduce must be 'and' or 'or', got {reduce!r}")
