@@ -10,7 +10,7 @@ user ships; workers import no torch). The image is generated lazily, chunk by ch
 memory per worker is the maximum resident set size of each worker process so far (skmorph's row
 runs first, so its peak is its own). Every timing is the best of ``--repeats`` runs, and the
 best time of generating and counting the image alone is subtracted from each operator's: that
-difference varies by up to 2x from one invocation to the next on a 2-core machine.
+difference varied 2.4x between invocations on a 2-core machine (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def main() -> None:
         small = da.ones((256, 256), chunks=128, dtype=bool)  # warm up the workers' imports
         model.binarized_.transform(small[None]).sum().compute()
         dask_image.ndmorph.binary_opening(small, structure=disk(3)).sum().compute()
+
         def best(lazy):
             seconds = []
             for _ in range(args.repeats):

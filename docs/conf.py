@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-sys.path.insert(0, str(DOCS))  # _gallery.py: sphinx-gallery imports the argv hook by name
+sys.path.insert(0, str(DOCS))  # _gallery.py (argv hook) and _benchmark_tables.py (plots)
 
 project = "skmorph"
 author = "the skmorph developers"

@@ -16,13 +16,7 @@ import base64
 
 import numpy as np
 
-from skmorph.morphology.bitpack import (
-    PackedImage,
-    combine_shifts,
-    edge_bits,
-    pack,
-    shift_columns,
-)
+from skmorph.morphology.bitpack import PackedImage, column_shifts, combine_shifts, pack
 from skmorph.morphology.operations import selem_offsets
 
 __all__ = [
@@ -485,15 +479,11 @@ class BinaryConv(_Layer):
         _, columns, groups = self._reduction_plan()
         kh, kw = self.selems.shape[2:]
         n, channels, height, n_words = images.words.shape
-        edges = {}
-        if self.padding == "replicate":
-            edges = {"left": edge_bits(images, "left"), "right": edge_bits(images, "right")}
+        by_offset = column_shifts(images, columns - kw // 2, self.padding)
         margin = kh // 2
         shifted = np.empty((len(columns), n, channels, height + 2 * margin, n_words), np.uint64)
         for index, col in enumerate(columns):
-            side = "right" if col > kw // 2 else "left"
-            shifted[index, ..., margin : margin + height, :] = shift_columns(
-                images, col - kw // 2, self.padding, edges.get(side))
+            shifted[index, ..., margin : margin + height, :] = by_offset[col - kw // 2]
         if self.padding == "replicate":
             shifted[..., :margin, :] = shifted[..., margin : margin + 1, :]
             shifted[..., margin + height :, :] = shifted[..., margin + height - 1 :

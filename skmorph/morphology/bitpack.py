@@ -192,6 +192,19 @@ def edge_bits(image: PackedImage, side: str) -> np.ndarray:
     return (image.words[..., last // WORD_BITS] >> np.uint64(last % WORD_BITS)) & np.uint64(1)
 
 
+def column_shifts(
+    image: PackedImage, offsets: Iterable[int], padding: str = "zeros"
+) -> dict[int, np.ndarray]:
+    """The image read at each distinct column offset (:func:`shift_columns`), as words by
+    offset; the border columns that ``"replicate"`` padding copies are read once."""
+    edges = {}
+    if padding == "replicate":
+        edges = {"left": edge_bits(image, "left"), "right": edge_bits(image, "right")}
+    return {int(dj): shift_columns(image, int(dj), padding,
+                                   edges.get("right" if dj > 0 else "left"))
+            for dj in set(offsets)}
+
+
 def combine_shifts(
     image: PackedImage,
     offsets: Iterable[tuple[int, int]],
@@ -219,18 +232,8 @@ def combine_shifts(
     if not by_row:
         raise ValueError("offsets must not be empty")
     height = image.words.shape[-2]
-    edges = {}
-    if padding == "replicate":
-        edges = {"left": edge_bits(image, "left"), "right": edge_bits(image, "right")}
     combine = np.bitwise_and if reduce == "and" else np.bitwise_or
-    column_shifts: dict[int, np.ndarray] = {}
-
-    def shifted(dj: int) -> np.ndarray:
-        if dj not in column_shifts:
-            side = "right" if dj > 0 else "left"
-            column_shifts[dj] = shift_columns(image, dj, padding, edges.get(side))
-        return column_shifts[dj]
-
+    shifted = column_shifts(image, set().union(*by_row.values()), padding)
     rows_of: dict[frozenset, list[int]] = {}
     for di, columns in by_row.items():
         rows_of.setdefault(frozenset(columns), []).append(di)
@@ -240,11 +243,11 @@ def combine_shifts(
         acc = np.zeros_like(image.words)
     for columns, rows in rows_of.items():
         first, *others = sorted(columns)
-        horizontal = shifted(first)  # read only, unless combined with other columns below
+        horizontal = shifted[first]  # read only, unless combined with other columns below
         if others:
             horizontal = horizontal.copy()
             for dj in others:
-                combine(horizontal, shifted(dj), out=horizontal)
+                combine(horizontal, shifted[dj], out=horizontal)
         for di in rows:
             _combine_rows(acc, horizontal, di, height, padding, combine)
     return PackedImage(acc, image.width)._mask_padding()
