@@ -32,7 +32,7 @@ from torch import nn
 
 from skmorph.binary import BinarizedNetwork, BinaryDense, LinearHead, Thresholds
 from skmorph.estimators import binarize_network
-from skmorph.nn import build_network
+from skmorph.nn import build_network, conv_features
 from skmorph.nn.testing import activate_randomly
 
 
@@ -141,9 +141,12 @@ def conv_models(rng, path=None):
     binarized = None if path is None else BinarizedNetwork.load(path)
     levels = np.array([[0.1, 0.3, 0.6]]) if path is None else binarized.layers[0].thresholds
     n_levels = int((~np.isnan(levels[0])).sum())
+    readout = "all" if binarized is None else binarized.conv_readout  # the classifier's default
     network = build_network(in_channels=2 * n_levels, conv_channels=[64, 128],
                             kernel_sizes=[5, 3], pooling="dilation", conv_layer="bise",
-                            n_features=128 * 7 * 7, n_outputs=10).eval()
+                            n_features=conv_features(2 * n_levels, 28, 28, [64, 128], [2, 2],
+                                                     readout),
+                            n_outputs=10, conv_readout=readout).eval()
     if binarized is not None:  # the float network of its shape (its weights do not matter)
         return network, binarized, levels, "trained"
     activate_randomly(network, rng)
@@ -163,7 +166,8 @@ def part_d(rng, batches, path=None):
             return network(torch.cat([bits, 1 - bits], dim=1)).argmax(1)
 
     print(f"\n(d) convolutional classifier ({kind} neurons, {len(thresholds)} levels), BiSE "
-          f"{2 * len(thresholds)} -> 64 -> 128, 2x2 OR pooling, head on 6272 bits: images/s "
+          f"{2 * len(thresholds)} -> 64 -> 128, 2x2 OR pooling, head on "
+          f"{network.head.in_features} bits (conv_readout={network.conv_readout!r}): images/s "
           f"(speed-up over float torch)\n")
     print("| batch | float torch | binarized |")
     print("|---:|---:|---:|")

@@ -9,9 +9,10 @@ Run: python benchmarks/bench_classification.py \
 
 ``--conv``: ``BiMoNNClassifier(input_shape=(28, 28), ...)`` with the architecture of
 ``--channels`` / ``--kernel-sizes`` (BiSE layers, each followed by 2x2 OR pooling, a float head
-on the pooled binary maps, refitted on the binarized maps) on the gray images (its level sets
-learned by the classifier), against ``nn.Conv2d`` layers of the same shape with
-ReLU and max pooling on the gray images; every model gets ``--epochs`` epochs, batch
+on the pooled binary maps of every layer (``--conv-readout all``, the default) or of the last
+one, refitted on the binarized maps) on the gray images (its level sets learned by the
+classifier), against ``nn.Conv2d`` layers of the same shape with ReLU and max pooling on the
+gray images, whose head reads the same maps; every model gets ``--epochs`` epochs, batch
 ``--batch-size``, Adam at ``--learning-rate`` (the float CNN at ``--cnn-learning-rate``).
 
 Data: the IDX files of Fashion-MNIST (Debian's ``dataset-fashion-mnist``) or MNIST, the official
@@ -120,10 +121,26 @@ def conv_bimonn(data, args, seed):
         n_thresholds=args.n_thresholds, max_epochs=args.epochs, n_iter_no_change=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, random_state=seed,
         weight_reparametrization=args.weight_reparametrization,
-        learning_rate_schedule=args.schedule, device="cpu",
+        learning_rate_schedule=args.schedule, conv_readout=args.conv_readout, device="cpu",
         verbose=args.verbose,
     )
     return fit_and_score(model, data, args.save_binarized)
+
+
+class ConvReadout(nn.Module):
+    """Conv2d-ReLU-max pooling stages; the linear head reads the last stage's maps or (like
+    ``conv_readout="all"``) every stage's, flattened and concatenated."""
+
+    def __init__(self, stages, head, read_all):
+        super().__init__()
+        self.stages, self.head, self.read_all = nn.ModuleList(stages), head, read_all
+
+    def forward(self, x):
+        maps = []
+        for stage in self.stages:
+            x = stage(x)
+            maps.append(x.flatten(1))
+        return self.head(torch.cat(maps, 1) if self.read_all else maps[-1])
 
 
 def float_cnn(data, args, seed):
@@ -133,12 +150,15 @@ def float_cnn(data, args, seed):
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        layers, channels, size = [], 1, 28
+        stages, channels, size, features = [], 1, 28, []
         for out, kernel in zip(args.channels, args.kernel_sizes, strict=True):
-            layers += [nn.Conv2d(channels, out, kernel, padding=kernel // 2), nn.ReLU(),
-                       nn.MaxPool2d(2)]
+            stages.append(nn.Sequential(nn.Conv2d(channels, out, kernel, padding=kernel // 2),
+                                        nn.ReLU(), nn.MaxPool2d(2)))
             channels, size = out, size // 2
-        model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * size * size, 10))
+            features.append(channels * size * size)
+        read_all = args.conv_readout == "all"
+        model = ConvReadout(stages, nn.Linear(sum(features) if read_all else features[-1], 10),
+                            read_all)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.cnn_learning_rate)
     steps = args.epochs * -(-len(X_train) // args.batch_size)
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
@@ -175,14 +195,17 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
     print("| model | seed | float test accuracy | binarized test accuracy | neurons exact "
           "| training time (s) |")
     print("|---|---:|---:|---:|---:|---:|")
+    readout = "every layer" if args.conv_readout == "all" else "the last layer"
     for seed in args.seeds:
         floating, binarized, exact, seconds = conv_bimonn(data, args, seed)
         print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={args.n_thresholds} "
-              f"+ complements | {seed} | {floating:.4f} | {binarized:.4f} | {exact:.1%} "
-              f"| {seconds:.0f} |", flush=True)
+              f"+ complements, head reads {readout} | {seed} | {floating:.4f} | "
+              f"{binarized:.4f} | {exact:.1%} | {seconds:.0f} |", flush=True)
+        if args.skip_cnn:
+            continue
         accuracy, seconds = float_cnn(data, args, seed)
-        print(f"| float CNN, Conv2d {shape}, ReLU, 2x2 max pooling | {seed} | {accuracy:.4f} "
-              f"| - | - | {seconds:.0f} |", flush=True)
+        print(f"| float CNN, Conv2d {shape}, ReLU, 2x2 max pooling, head reads {readout} | "
+              f"{seed} | {accuracy:.4f} | - | - | {seconds:.0f} |", flush=True)
 
 
 def main() -> None:
@@ -201,6 +224,9 @@ def main() -> None:
     parser.add_argument("--cnn-learning-rate", type=float, default=1e-3)
     parser.add_argument("--weight-reparametrization", default="projected")
     parser.add_argument("--schedule", default="cosine", choices=["plateau", "cosine"])
+    parser.add_argument("--conv-readout", default="all", choices=["last", "all"],
+                        help="what the heads read: the last conv layer or every one")
+    parser.add_argument("--skip-cnn", action="store_true", help="no float CNN rows")
     parser.add_argument("--save-binarized", help="write the binarized predictor (JSON) there, "
                         "for benchmarks/bench_binarized.py --conv-model")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])

@@ -28,7 +28,9 @@ FIELDS = {
     "pool": {"type", "operation", "size"},
     "linear": {"type", "weight", "bias"},
 }
+OPTIONAL_FIELDS = ("feature_names", "conv_readout")  # of the network
 _KINDS = ("thresholds", "conv", "pool", "dense", "linear")
+CONV_READOUTS = ("last", "all")
 TASKS = ("classification", "image")
 OPERATIONS = ("erosion", "dilation")
 COMBINES = ("or", "and")
@@ -271,8 +273,7 @@ def check_description(data) -> None:
             f"not a {FORMAT} version {FORMAT_VERSION} description: "
             f"format={data.get('format')!r}, version={data.get('version')!r}"
         )
-    top.fields(data, FIELDS["network"] | ({"feature_names"} if "feature_names" in data
-                                          else set()))
+    top.fields(data, FIELDS["network"] | {key for key in OPTIONAL_FIELDS if key in data})
     task = top.option(data["task"], "task", TASKS)
     n_classes = _check_classes(data["classes"], top, task)
     shape = data["image_shape"]
@@ -287,6 +288,8 @@ def check_description(data) -> None:
         or not all(isinstance(name, str) for name in names) or len(set(names)) != len(names)
     ):
         raise top.fail("feature_names", "a list of distinct strings (classification)", names)
+    read_all = top.option(data.get("conv_readout", "last"), "conv_readout",
+                          CONV_READOUTS) == "all"
     layers = data["layers"]
     if not isinstance(layers, list) or not layers:
         raise top.fail("layers", "a non-empty list", layers)
@@ -303,7 +306,9 @@ def check_description(data) -> None:
         raise top.fail("layers", "thresholds, then conv layers (each optionally followed by a "
                        "pool layer, classification only), then (classification) dense layers "
                        "and an optional linear head", kinds)
-    size = None
+    if read_all and (task != "classification" or "c" not in order):
+        raise top.fail("conv_readout", "'last' unless a classifier has conv layers", "'all'")
+    size, readout = None, 0  # readout: bits in the maps of every conv layer so far
     height, width = (None, None) if shape is None else shape[1:]
     for index, (layer, kind) in enumerate(zip(layers, kinds, strict=True)):
         where = _Where(f"layers[{index}] ({kind})")
@@ -329,10 +334,13 @@ def check_description(data) -> None:
             height, width = height // block, width // block
         else:
             if images:  # the images of the layer before (level sets or conv), flattened
-                size *= height * width
+                size = readout if read_all else size * height * width
                 images = False
             check = _check_dense if kind == "dense" else _check_linear
             size = check(layer, where, size)
+        if kind in ("conv", "pool") and height is not None and kinds[index + 1:index + 2] != [
+                "pool"]:  # the maps of a conv layer, after its pooling
+            readout += size * height * width
     if names is not None:
         n_features = math.prod(shape) if shape is not None else len(layers[0]["thresholds"])
         if len(names) != n_features:

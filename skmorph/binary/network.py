@@ -74,6 +74,11 @@ class BinarizedNetwork(BaseEstimator):
     feature_names : array-like of str, optional
         The column names of the training data (the classifier's ``feature_names_in_``):
         DataFrames given to ``predict`` must have these columns, in this order.
+    conv_readout : {"last", "all"}, default="last"
+        What the dense layers (or the head) of a classifier with convolutional layers read: the
+        maps of the last convolutional layer, or those of every convolutional layer (each after
+        its pooling), flattened and concatenated in layer order (see
+        :class:`skmorph.nn.MorphologicalNetwork`).
 
     Notes
     -----
@@ -84,12 +89,13 @@ class BinarizedNetwork(BaseEstimator):
     """
 
     def __init__(self, layers=(), *, task="classification", classes=None, image_shape=None,
-                 feature_names=None):
+                 feature_names=None, conv_readout="last"):
         self.layers = layers
         self.task = task
         self.classes = classes
         self.image_shape = image_shape
         self.feature_names = feature_names
+        self.conv_readout = conv_readout
 
     # ---- scikit-learn plumbing
 
@@ -142,25 +148,46 @@ class BinarizedNetwork(BaseEstimator):
             if isinstance(layer, BinaryDense):
                 return layer.n_units
             if isinstance(layer, (BinaryConv, BinaryPooling)):
-                return self._conv_layers()[-1].out_channels * int(np.prod(
-                    self._conv_output_shape()))
+                sizes = self._readout_sizes()
+                return sum(sizes) if self._reads_every_layer() else sizes[-1]
         return self.layers[0].n_outputs
 
-    def _conv_output_shape(self) -> tuple[int, int]:
-        """Height and width of the images that leave the convolutional part (classifiers)."""
+    def _reads_every_layer(self) -> bool:
+        readout = getattr(self, "conv_readout", "last")  # absent from older pickles
+        if readout not in ("last", "all"):
+            raise ValueError(f"conv_readout must be 'last' or 'all', got {readout!r}")
+        return self.task == "classification" and readout == "all" and bool(self._conv_layers())
+
+    def _ends_conv_stage(self, index: int) -> bool:
+        """Whether layer ``index`` (a conv or pool layer) gives the maps of a convolutional
+        layer: a pooling, or a conv layer without one after it."""
+        after = self.layers[index + 1] if index + 1 < len(self.layers) else None
+        return (isinstance(self.layers[index], BinaryPooling)
+                or not isinstance(after, BinaryPooling))
+
+    def _readout_sizes(self) -> list[int]:
+        """Bits in the maps of each convolutional layer (after its pooling), for the images of
+        ``image_shape`` (classifiers)."""
         height, width = self.image_shape[1:]
-        for layer in self.layers:
+        sizes = []
+        for index, layer in enumerate(self.layers):
             if isinstance(layer, BinaryPooling):
                 height, width = layer.output_shape(height, width)
-        return height, width
+            if isinstance(layer, BinaryConv):
+                channels = layer.out_channels
+            if isinstance(layer, (BinaryConv, BinaryPooling)) and self._ends_conv_stage(index):
+                sizes.append(channels * height * width)
+        return sizes
 
     def _conv_layers(self):
         return [layer for layer in self.layers if isinstance(layer, BinaryConv)]
 
     # ---- evaluation
 
-    def _images_to_bits(self, images: np.ndarray) -> np.ndarray:
-        """Images ``(n, C, H, W)`` through the input and convolutional layers: bool images."""
+    def _images_to_bits(self, images: np.ndarray, every_layer: bool = False) -> np.ndarray:
+        """Images ``(n, C, H, W)`` through the input and convolutional layers: the bool images
+        of the last layer, or (``every_layer``) the maps of every convolutional layer after its
+        pooling, flattened and concatenated: bool ``(n, features)``."""
         outputs = []
         per_image = int(np.prod(images.shape[1:])) * max(
             [layer.out_channels for layer in self._conv_layers()] + [images.shape[1]]
@@ -168,13 +195,15 @@ class BinarizedNetwork(BaseEstimator):
         step = max(1, _CHUNK_PIXELS // max(per_image, 1))
         for start in range(0, images.shape[0], step):
             chunk = images[start : start + step]
-            packed = None
-            for layer in self.layers:
+            packed, maps = None, []
+            for index, layer in enumerate(self.layers):
                 if isinstance(layer, Thresholds):
                     packed = layer.packed_images(chunk)
                 elif isinstance(layer, (BinaryConv, BinaryPooling)):
                     packed = layer(packed)
-            outputs.append(packed.unpack())
+                    if every_layer and self._ends_conv_stage(index):
+                        maps.append(packed.unpack().reshape(chunk.shape[0], -1))
+            outputs.append(np.concatenate(maps, axis=1) if every_layer else packed.unpack())
         return outputs[0] if len(outputs) == 1 else np.concatenate(outputs)
 
     def _dense_part(self, X: np.ndarray):
@@ -184,7 +213,8 @@ class BinarizedNetwork(BaseEstimator):
             chunk = X[start : start + _CHUNK_SAMPLES]
             n = chunk.shape[0]
             if self.image_shape is not None:
-                images = self._images_to_bits(chunk.reshape(n, *self.image_shape))
+                images = self._images_to_bits(chunk.reshape(n, *self.image_shape),
+                                              every_layer=self._reads_every_layer())
                 bits = pack_samples(images.reshape(n, -1).T)
             else:
                 bits = self.layers[0].feature_major(chunk)
@@ -229,7 +259,8 @@ class BinarizedNetwork(BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """Output images (image networks; same layout as ``X``), or the binary features of the
-        last binary layer (classification networks).
+        last binary layer (classification networks: what the head reads, i.e. the maps of every
+        convolutional layer with ``conv_readout="all"``).
 
         Image networks also take a ``dask.array.Array`` of images and return one, lazily:
         each chunk is processed on packed bits with a margin of the network's :meth:`reach`,
@@ -312,7 +343,8 @@ class BinarizedNetwork(BaseEstimator):
 
     def summary(self) -> str:
         """A readable description of every layer."""
-        header = f"BinarizedNetwork ({self.task}, {self.nbytes} bytes)"
+        readout = ", head reads every conv layer" if self._reads_every_layer() else ""
+        header = f"BinarizedNetwork ({self.task}, {self.nbytes} bytes{readout})"
         return "\n".join([header] + [layer.describe() for layer in self.layers])
 
     def to_dict(self) -> dict:
@@ -326,7 +358,8 @@ class BinarizedNetwork(BaseEstimator):
             "image_shape": None if self.image_shape is None else list(self.image_shape),
             "layers": [layer.to_dict() for layer in self.layers],
         } | ({} if self.feature_names is None
-             else {"feature_names": [str(name) for name in self.feature_names]})
+             else {"feature_names": [str(name) for name in self.feature_names]}) | (
+            {"conv_readout": "all"} if self._reads_every_layer() else {})
 
     @classmethod
     def from_dict(cls, data: dict) -> BinarizedNetwork:
@@ -345,6 +378,7 @@ class BinarizedNetwork(BaseEstimator):
             classes=None if data["classes"] is None else np.asarray(data["classes"]),
             image_shape=None if image_shape is None else tuple(image_shape),
             feature_names=data.get("feature_names"),
+            conv_readout=data.get("conv_readout", "last"),
         )
 
     def save(self, path) -> None:

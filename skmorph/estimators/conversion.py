@@ -103,10 +103,16 @@ def exactness_levels(network: MorphologicalNetwork) -> list[tuple[float, float]]
 
     The float network thresholded at 1/2 equals its binarization on every binary input when
     every entry is finite (each layer activated for the levels of its inputs); ``nan`` marks the
-    first layer where the guarantee stops.
+    first layer where the guarantee stops. A dense part that reads every convolutional layer
+    (``conv_readout="all"``) reads the least binary of their levels.
     """
     levels, v1, v2 = [], 0.0, 1.0
+    read_all = getattr(network, "conv_readout", "last") == "all" and len(network.conv_layers)
+    first_dense = network.dense_layers[0] if len(network.dense_layers) else None
     for layer in [*network.conv_layers, *network.dense_layers]:
+        if read_all and layer is first_dense and not math.isnan(v1):
+            # levels are nan from the first layer without the guarantee on: none here
+            v1, v2 = max(low for low, _ in levels), min(high for _, high in levels)
         if math.isnan(v1):
             levels.append((math.nan, math.nan))
             continue
@@ -172,7 +178,8 @@ def binarize_network(
         "n_exact": sum(entry["n_exact"] for entry in entries),
     }
     binarized = BinarizedNetwork(layers, task=task, classes=classes, image_shape=image_shape,
-                                 feature_names=feature_names)
+                                 feature_names=feature_names,
+                                 conv_readout=getattr(network, "conv_readout", "last"))
     return binarized, report
 
 

@@ -16,12 +16,19 @@ from skmorph.nn.layers import (
     DenseLUI,
     MorphologicalNeurons,
 )
-from skmorph.nn.networks import CONV_LAYERS, MorphologicalNetwork, build_network
+from skmorph.nn.networks import (
+    CONV_LAYERS,
+    CONV_READOUTS,
+    MorphologicalNetwork,
+    build_network,
+    conv_features,
+)
 from skmorph.nn.regularization import REGULARIZATIONS, Regularizer
 from skmorph.nn.training import TrainingOptions, resolve_device, torch_threads, train
 
 __all__ = [
     "CONV_LAYERS",
+    "CONV_READOUTS",
     "LUI",
     "POOLINGS",
     "REGULARIZATIONS",
@@ -39,6 +46,7 @@ __all__ = [
     "build_network",
     "constant_distance",
     "constant_selem",
+    "conv_features",
     "resolve_device",
     "torch_threads",
     "train",

@@ -13,6 +13,7 @@ from skmorph.nn.reparametrization import check_option
 
 __all__ = [
     "CONV_LAYERS",
+    "CONV_READOUTS",
     "HIDDEN_OUTPUTS",
     "START_ELEMENTS",
     "MorphologicalNetwork",
@@ -22,6 +23,7 @@ __all__ = [
 HIDDEN_OUTPUTS = ("smooth", "binary", "binarized")
 START_ELEMENTS = ("subwindows", "pairs")
 CONV_LAYERS = ("bisel", "bise")
+CONV_READOUTS = ("last", "all")
 
 
 class MorphologicalNetwork(nn.Module):
@@ -44,6 +46,12 @@ class MorphologicalNetwork(nn.Module):
     :attr:`MorphologicalNeurons.binarized_forward`): trained this way, the network's hidden
     part *is* its binarization, neurons that are not activated included. ``"smooth"``
     (default) is the paper's network.
+
+    ``conv_readout`` says what the dense part (or the head) reads from the convolutional part:
+    the maps of its last layer (``"last"``, the paper's networks) or the maps of every
+    convolutional layer, each after its pooling, flattened and concatenated (``"all"``: the
+    features of every scale, fine ones from the first layer and coarse ones from the last;
+    binarized, these are bits that the binarized network computes anyway).
     """
 
     def __init__(
@@ -54,8 +62,10 @@ class MorphologicalNetwork(nn.Module):
         binary_output: bool = False,
         hidden_outputs: str = "smooth",
         pools: Sequence[BlockPooling | None] | None = None,
+        conv_readout: str = "last",
     ):
         super().__init__()
+        self.conv_readout = check_option(conv_readout, "conv_readout", CONV_READOUTS)
         self.conv_layers = nn.ModuleList(conv_layers)
         pools = [None] * len(self.conv_layers) if pools is None else list(pools)
         if len(pools) != len(self.conv_layers):
@@ -73,11 +83,18 @@ class MorphologicalNetwork(nn.Module):
         either way)."""
         layers = [*self.conv_layers, *self.dense_layers]
         last = layers[-1] if layers and self.head is None else None
+        flat = len(self.dense_layers) or self.head is not None
+        read_all = flat and getattr(self, "conv_readout", "last") == "all"
+        maps = []
         for layer, pool in zip(self.conv_layers, self.conv_pools(), strict=True):
             x = layer(x, logits=logits and layer is last)
             if pool is not None:
                 x = pool(x)
-        if len(self.dense_layers) or self.head is not None:
+            if read_all:
+                maps.append(x.flatten(1))
+        if maps:
+            x = torch.cat(maps, dim=1)
+        elif flat:
             x = x.flatten(1)
         for layer in self.dense_layers:
             x = layer(x, logits=logits and layer is last)
@@ -96,6 +113,14 @@ class MorphologicalNetwork(nn.Module):
             if pool is not None:
                 height, width = pool.output_shape(height, width)
         return height, width
+
+    def n_conv_features(self, in_channels: int, height: int, width: int) -> int:
+        """Number of features that the convolutional part passes to the dense part (or the
+        head) for images ``(in_channels, height, width)``, following :attr:`conv_readout`."""
+        return conv_features(in_channels, height, width,
+                             [layer.out_channels for layer in self.conv_layers],
+                             [None if pool is None else pool.size for pool in self.conv_pools()],
+                             getattr(self, "conv_readout", "last"))
 
     def set_hidden_outputs(self, hidden_outputs: str,
                            binarization: str = "activable") -> MorphologicalNetwork:
@@ -215,6 +240,21 @@ def _centre_pairs(n: int, kernel_size: tuple[int, int], generator) -> torch.Tens
     return masks.flatten(1)
 
 
+def conv_features(in_channels: int, height: int, width: int, channels: Sequence[int],
+                  pool_sizes: Sequence[int | None], readout: str = "last") -> int:
+    """Features leaving a convolutional part of ``channels`` outputs per layer, each layer
+    followed by a pooling of ``pool_sizes`` (``None``: none), read as ``readout`` ("last" or
+    "all", see :class:`MorphologicalNetwork`), for images ``(in_channels, height, width)``."""
+    sizes = []
+    for out_channels, pool_size in zip(channels, pool_sizes, strict=True):
+        if pool_size is not None:
+            height, width = height // pool_size, width // pool_size
+        sizes.append(out_channels * height * width)
+    if not sizes:
+        return in_channels * height * width
+    return sum(sizes) if readout == "all" else sizes[-1]
+
+
 def build_network(
     *,
     in_channels: int | None = None,
@@ -229,6 +269,7 @@ def build_network(
     pooling: str | Sequence[str | None] | None = None,
     pool_size: int = 2,
     conv_layer: str = "bisel",
+    conv_readout: str = "last",
     **neuron_options,
 ) -> MorphologicalNetwork:
     """Build a :class:`MorphologicalNetwork`.
@@ -262,6 +303,9 @@ def build_network(
         expressive, and ``in_channels`` times the activations of a convolution);
         ``"bise"``: :class:`~skmorph.nn.BiSE` layers (one erosion or dilation per output, by
         an element spanning all input channels: the cost of a convolution).
+    conv_readout : {"last", "all"}
+        What the dense part or the head reads: the last convolutional layer's maps, or those
+        of every layer (see :class:`MorphologicalNetwork`); ``n_features`` must count them.
     **neuron_options
         Passed to every layer (``threshold``, reparametrizations, ``device``, ``dtype``).
     """
@@ -304,4 +348,4 @@ def build_network(
             head = nn.Linear(features, n_outputs, **factory)
     binary_output = n_outputs is not None and output_layer == "binary"
     return MorphologicalNetwork(conv_layers, dense_layers, head, binary_output, hidden_outputs,
-                                pools)
+                                pools, conv_readout)

@@ -19,11 +19,13 @@ def activate_randomly(
 ) -> MorphologicalNetwork:
     """Set every neuron of ``network`` to a random activated erosion or dilation, in place.
 
-    Each neuron gets a random non-empty element with weights in [1, 2], weights in [0, 0.01]
-    elsewhere, a bias in the middle of its activation interval and the threshold scale
-    ``scale``, so that outputs are almost binary and every following neuron is activated for
-    them: the float network thresholded at 1/2 then equals its binarization. Requires the
-    ``"positive"`` weight and ``"softplus"`` bias reparametrizations.
+    Each neuron gets a random non-empty element with weights in [1, 2], weights in
+    ``[0, min(0.01, 1 / (2 k))]`` elsewhere (``k`` weights: their sum stays below 1/2, so the
+    neuron is activated however many inputs it has), a bias in the middle of its activation
+    interval and the threshold scale ``scale``, so that outputs are almost binary and every
+    following neuron is activated for them: the float network thresholded at 1/2 then equals
+    its binarization. Requires the ``"positive"`` weight and ``"softplus"`` bias
+    reparametrizations.
 
     ``random_state`` may be an int, a ``RandomState``, a NumPy ``Generator`` or None.
     """
@@ -35,7 +37,8 @@ def activate_randomly(
             n, k = bank.n_neurons, bank.n_weights
             selem = rng.random_sample((n, k)) < rng.uniform(0.2, 0.7)
             selem[np.arange(n), rng.randint(0, k, n)] = True
-            weights = np.where(selem, rng.uniform(1, 2, (n, k)), rng.uniform(0, 0.01, (n, k)))
+            weights = np.where(selem, rng.uniform(1, 2, (n, k)),
+                               rng.uniform(0, min(0.01, 1 / (2 * k)), (n, k)))
             outside = (weights * ~selem).sum(1)
             inside_min = np.where(selem, weights, np.inf).min(1)
             inside_sum = (weights * selem).sum(1)

@@ -65,6 +65,16 @@ def pooled_network(rng):
     )
 
 
+def readout_network(rng):
+    """The dense layer reads the pooled maps of both conv layers (2 x 6 x 3 + 3 x 2 x 1)."""
+    pooled = pooled_network(rng)
+    supports = rng.random((4, 2 * 6 * 3 + 3 * 2 * 1)) < 0.3
+    supports[:, 0] = True
+    layers = [*pooled.layers[:5], BinaryDense(supports, [1, 2, 1, 1]), pooled.layers[-1]]
+    return BinarizedNetwork(layers, task="classification", classes=np.array([0, 1, 2]),
+                            image_shape=(1, 13, 7), conv_readout="all")
+
+
 def binary_output_network(rng):
     hidden = np.zeros((3, 4), bool)
     hidden[[0, 1, 2, 2], [0, 1, 2, 3]] = True
@@ -99,7 +109,7 @@ def packed_network(rng):
 
 
 NETWORKS = {"dense": dense_network, "packed": packed_network, "conv": conv_network,
-            "pooled": pooled_network,
+            "pooled": pooled_network, "readout": readout_network,
             "binary output": binary_output_network, "image": image_network}
 
 
@@ -240,6 +250,10 @@ def _layer(data, kind):
         ("pooled", lambda d: d["layers"].insert(1, _layer(d, "pool")), "layers"),
         ("image", lambda d: d["layers"].append({"type": "pool", "operation": "dilation",
                                                 "size": 2}), "layers"),
+        ("readout", lambda d: d.pop("conv_readout"), "n_inputs|supports"),
+        ("pooled", lambda d: d.__setitem__("conv_readout", "all"), "n_inputs|supports"),
+        ("readout", lambda d: d.__setitem__("conv_readout", "first"), "conv_readout"),
+        ("image", lambda d: d.__setitem__("conv_readout", "all"), "conv_readout"),
     ],
 )
 def test_reported_cases_are_refused_naming_the_field(name, mutate, message):

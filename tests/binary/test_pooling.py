@@ -10,7 +10,7 @@ import torch
 from skmorph.binary import BinarizedNetwork, BinaryPooling, Thresholds
 from skmorph.estimators import binarize_network
 from skmorph.morphology import pack
-from skmorph.nn import BlockPooling, build_network
+from skmorph.nn import BlockPooling, build_network, conv_features
 from skmorph.nn.testing import activate_randomly as activate
 
 
@@ -44,31 +44,34 @@ def test_torch_pooling_is_max_or_min_of_blocks(operation):
     np.testing.assert_allclose(pooled, expected)
 
 
+@pytest.mark.parametrize("conv_readout", ["last", "all"])
 @pytest.mark.parametrize("conv_layer", ["bisel", "bise"])
 @pytest.mark.parametrize("seed", range(6))
-def test_pooled_network_binarizes_exactly(seed, conv_layer):
+def test_pooled_network_binarizes_exactly(seed, conv_layer, conv_readout):
     """Property: random activated networks with pooling after their BiSELs, random binary
-    images: the float network thresholded at 1/2 equals the binarized network, every time."""
+    images: the float network thresholded at 1/2 equals the binarized network, every time;
+    the dense part reading the last conv layer's maps or those of every conv layer."""
     rng = np.random.default_rng(seed)
     channels = [[3], [3, 2], [2, 3, 2]][seed % 3]
     pooling = [["dilation", "erosion", None][(seed + i) % 3] for i in range(len(channels))]
     pooling[0] = pooling[0] or "dilation"
     size = 2 + seed % 2
     height, width = 3 * size ** len(channels) + seed, 2 * size ** len(channels) + 1
-    pooled_shape = build_network(in_channels=2, conv_channels=channels, pooling=pooling,
-                                 pool_size=size).image_shape_after(height, width)
+    n_features = conv_features(2, height, width, channels,
+                               [None if p is None else size for p in pooling], conv_readout)
     network = build_network(
         in_channels=2, conv_channels=channels, kernel_sizes=3, pooling=pooling, pool_size=size,
-        n_features=channels[-1] * int(np.prod(pooled_shape)), hidden_layer_sizes=[12],
+        n_features=n_features, hidden_layer_sizes=[12],
         n_outputs=4, output_layer="binary", padding=["zeros", "replicate"][seed % 2],
-        conv_layer=conv_layer,
+        conv_layer=conv_layer, conv_readout=conv_readout,
     )
+    assert network.n_conv_features(2, height, width) == n_features
     activate(network, rng)
     binarized, report = binarize_network(
         network, [Thresholds(np.full((2, 1), 0.5))], method="exact", classes=np.arange(4),
         image_shape=(2, height, width),
     )
-    assert report["exact_network"]
+    assert report["exact_network"] and binarized.conv_readout == conv_readout
     images = rng.random((40, 2, height, width)) < rng.uniform(0.2, 0.8)
     with torch.no_grad():
         expected = network(torch.tensor(images, dtype=torch.float32)).numpy() > 0.5
@@ -88,3 +91,25 @@ def test_pooling_parameters_are_checked():
         BinaryPooling("max")
     with pytest.raises(ValueError, match="pooling"):
         build_network(in_channels=1, conv_channels=[2, 2], pooling=["dilation"])
+
+
+def test_every_conv_layer_read_in_layer_order():
+    """conv_readout="all": the features are each layer's pooled maps, flattened, first layer
+    first: the binarized features are the float network's hidden maps thresholded."""
+    rng = np.random.default_rng(0)
+    network = build_network(in_channels=1, conv_channels=[2, 3], kernel_sizes=3,
+                            pooling="dilation", n_features=2 * 16 + 3 * 4, n_outputs=2,
+                            conv_readout="all")
+    activate(network, rng)
+    binarized, _ = binarize_network(network, [Thresholds(np.full((1, 1), 0.5))],
+                                    method="exact", classes=np.arange(2), image_shape=(1, 8, 8))
+    images = rng.random((5, 1, 8, 8)) < 0.5
+    x = torch.tensor(images, dtype=torch.float32)
+    with torch.no_grad():
+        first = network.pools[0](network.conv_layers[0](x))
+        second = network.pools[1](network.conv_layers[1](first))
+    expected = torch.cat([first.flatten(1), second.flatten(1)], 1).numpy() > 0.5
+    np.testing.assert_array_equal(binarized.transform(images.reshape(5, -1).astype(float)),
+                                  expected)
+    with pytest.raises(ValueError, match="conv_readout"):
+        build_network(in_channels=1, conv_channels=[2], conv_readout="first")

@@ -36,7 +36,9 @@ def test_input_shape_alone_builds_the_benchmarked_convolutional_network(digits):
     assert model._fit_params["learning_rate_schedule"] == "cosine"
     assert [type(layer) for layer in model.binarized_.layers] == [
         Thresholds, BinaryConv, BinaryPooling, BinaryConv, BinaryPooling, LinearHead]
-    assert network.head.in_features == 128 * 2 * 2
+    # the head reads the pooled maps of both layers (4x4 and 2x2 for 8x8 images)
+    assert network.conv_readout == "all" and model.binarized_.conv_readout == "all"
+    assert network.head.in_features == 64 * 4 * 4 + 128 * 2 * 2
     assert model.binarization_report_["head"].startswith("refitted")
     tabular = BiMoNNClassifier(max_epochs=1, device="cpu").fit(X_train[:100], y_train[:100])
     assert not tabular.network_.conv_layers and tabular.network_.hidden_outputs == "smooth"
@@ -69,6 +71,24 @@ def test_pooling_parameters(digits):
                              hidden_layer_sizes=(8,), max_epochs=1, device="cpu")
     model.fit(X_train[:100], y_train[:100])
     assert model.network_.dense_layers[0].in_features == 3 * 8 * 8
+
+
+@pytest.mark.parametrize(("conv_readout", "n_features"),
+                         [("last", 4 * 2 * 2), ("all", 3 * 4 * 4 + 4 * 2 * 2)])
+def test_conv_readout_sets_what_the_head_reads(digits, conv_readout, n_features):
+    """The head (float and refitted) reads the last layer's pooled maps or every layer's; the
+    binarized features are as many bits, and the float network's thresholded maps where its
+    neurons are exact."""
+    X_train, X_test, y_train, _ = digits
+    model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(3, 4), max_epochs=2,
+                             conv_readout=conv_readout, random_state=0, device="cpu")
+    model.fit(X_train[:150], y_train[:150])
+    assert model.network_.head.in_features == n_features
+    assert model.binarized_.transform(X_test[:7]).shape == (7, n_features)
+    assert model.binarized_.layers[-1].weight.shape == (10, n_features)
+    with pytest.raises(ValueError, match="conv_readout"):
+        BiMoNNClassifier(input_shape=(8, 8), conv_readout="first").fit(X_train[:50],
+                                                                        y_train[:50])
 
 
 def test_pickled_convolutional_predictor_runs_where_torch_cannot_be_imported(
