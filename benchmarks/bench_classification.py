@@ -121,7 +121,8 @@ def conv_bimonn(data, args, seed):
         n_thresholds=args.n_thresholds, max_epochs=args.epochs, n_iter_no_change=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, random_state=seed,
         weight_reparametrization=args.weight_reparametrization,
-        learning_rate_schedule=args.schedule, conv_readout=args.conv_readout, device="cpu",
+        learning_rate_schedule=args.schedule, conv_readout=args.conv_readout,
+        binarization=args.binarization, device="cpu",
         verbose=args.verbose,
     )
     return fit_and_score(model, data, args.save_binarized)
@@ -199,8 +200,8 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
     for seed in args.seeds:
         floating, binarized, exact, seconds = conv_bimonn(data, args, seed)
         print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={args.n_thresholds} "
-              f"+ complements, head reads {readout} | {seed} | {floating:.4f} | "
-              f"{binarized:.4f} | {exact:.1%} | {seconds:.0f} |", flush=True)
+              f"+ complements, head reads {readout}, {args.binarization} binarization | {seed} "
+              f"| {floating:.4f} | {binarized:.4f} | {exact:.1%} | {seconds:.0f} |", flush=True)
         if args.skip_cnn:
             continue
         accuracy, seconds = float_cnn(data, args, seed)
@@ -227,6 +228,8 @@ def main() -> None:
     parser.add_argument("--conv-readout", default="all", choices=["last", "all"],
                         help="what the heads read: the last conv layer or every one")
     parser.add_argument("--skip-cnn", action="store_true", help="no float CNN rows")
+    parser.add_argument("--binarization", default="activable",
+                        help="binarization of the convolutional BiMoNN (e.g. calibrated)")
     parser.add_argument("--save-binarized", help="write the binarized predictor (JSON) there, "
                         "for benchmarks/bench_binarized.py --conv-model")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])

@@ -2,7 +2,7 @@
 
 from skmorph.estimators._params import InvalidParameterError
 from skmorph.estimators.classifier import BiMoNNClassifier
-from skmorph.estimators.conversion import binarize_network
+from skmorph.estimators.conversion import binarize_network, calibrate_network
 from skmorph.estimators.transformer import MorphologicalTransformer
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "MorphologicalTransformer",
     "binarize",
     "binarize_network",
+    "calibrate_network",
 ]
 
 

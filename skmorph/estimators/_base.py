@@ -346,9 +346,10 @@ class BiMoNNBase(BaseEstimator):
                 network, history = copy.deepcopy(network), list(history)
             # the binarized forward pass (hidden_outputs="binarized") binarizes neurons as
             # binarization does, approximating those that are not activated even for "exact"
+            # (and by projection for "calibrated", which needs data)
             network.set_hidden_outputs(
                 hidden_outputs or network.hidden_outputs,
-                binarization="activable" if params.binarization == "exact"
+                binarization="activable" if params.binarization in ("exact", "calibrated")
                 else params.binarization,
             )
             done = len(history)
@@ -447,6 +448,8 @@ class BiMoNNBase(BaseEstimator):
 
     # ---- binarization after fit
 
+    _binarization_methods: ClassVar[tuple] = METHODS
+
     def binarize(self, method: str = "activable", X=None, y=None, *, return_report=False):
         """Binarize the fitted network with ``method``, without retraining.
 
@@ -472,7 +475,7 @@ class BiMoNNBase(BaseEstimator):
         """
         check_is_fitted(self, "binarized_")
         method = validate_params(f"{type(self).__name__}.binarize", {"method": method},
-                                 {"method": [Options(METHODS)]}).method
+                                 {"method": [Options(self._binarization_methods)]}).method
         binarized, report = self._binarize_network(self.network_, vars(self), method,
                                                    *self._binarization_data(X, y))
         return (binarized, report) if return_report else binarized

@@ -6,13 +6,16 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, BinaryPooling, LinearHead
 from skmorph.morphology.activation import EROSION
-from skmorph.morphology.projection import METHODS, BinarizedNeurons
+from skmorph.morphology.projection import METHODS, BinarizedNeurons, calibrated_element
 from skmorph.nn import BiSE, BiSEL, DenseLUI, MorphologicalNetwork
 
-__all__ = ["binarize_network", "set_operator"]
+__all__ = ["binarize_network", "calibrate_network", "set_operator"]
+
+CALIBRATION_WINDOWS = 40  # windows drawn per calibration image, for each convolutional layer
 
 
 def _report_entry(name: str, neurons: BinarizedNeurons) -> dict:
@@ -181,6 +184,137 @@ def binarize_network(
                                  feature_names=feature_names,
                                  conv_readout=getattr(network, "conv_readout", "last"))
     return binarized, report
+
+
+def _windows(images: torch.Tensor, kernel_size, padding: str, positions: torch.Tensor):
+    """The windows ``(n, positions, C * kh * kw)`` of ``images`` at the flat ``positions``
+    (one row per image), padded as the layer pads."""
+    kh, kw = kernel_size
+    padded = F.pad(images, (kw // 2, kw // 2, kh // 2, kh // 2),
+                   mode="replicate" if padding == "replicate" else "constant")
+    columns = F.unfold(padded, (kh, kw))  # (n, C * kh * kw, H * W)
+    rows = torch.arange(images.shape[0])[:, None]
+    return columns.transpose(1, 2)[rows, positions]
+
+
+def _calibrate_bank(layer, bits: np.ndarray, target: np.ndarray, selems: np.ndarray,
+                    operations: np.ndarray, exact: np.ndarray, entry: dict) -> None:
+    """Re-choose, in place, the element and operation of every approximated neuron of
+    ``layer`` (flat ``selems``) from its windows ``bits`` and thresholded outputs ``target``."""
+    weights, _ = layer.neurons.numpy_parameters()
+    before, after = [], []
+    for neuron in np.flatnonzero(~exact):
+        current = bits[:, selems[neuron]]
+        current = current.all(1) if operations[neuron] == EROSION else current.any(1)
+        before.append(float((current == target[:, neuron]).mean()))
+        selems[neuron], operations[neuron], agreement = calibrated_element(
+            weights[neuron], bits, target[:, neuron])
+        after.append(agreement)
+    entry.update(n_calibrated=len(after),
+                 agreement_before=float(np.mean(before)) if before else 1.0,
+                 agreement_after=float(np.mean(after)) if after else 1.0)
+
+
+def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork,
+                      inputs: torch.Tensor, random_state: int = 0) -> list[dict]:
+    """Calibrate the approximated neurons of ``binarized`` on data, in place.
+
+    Every neuron of a BiSE or DenseLUI layer that is not activated (so only approximated by
+    the projection) gets instead the erosion or dilation, by a set of its largest weights,
+    whose output on the binarized network's own inputs to that layer agrees most often with
+    the float neuron's thresholded output (:func:`skmorph.morphology.projection.
+    calibrated_element`). Layers are calibrated in order, each on the outputs of the already
+    calibrated binarized layers before it, on ``CALIBRATION_WINDOWS`` random windows per image
+    for convolutional layers. Activated neurons (exact) are left as they are; BiSEL layers are
+    not calibrated.
+
+    Parameters
+    ----------
+    network : MorphologicalNetwork
+        The float network that ``binarized`` was binarized from (by :func:`binarize_network`).
+    binarized : BinarizedNetwork
+    inputs : tensor
+        Binary network inputs (images ``(n, C, H, W)`` or rows ``(n, features)``).
+
+    Returns
+    -------
+    list of dict
+        Per calibrated layer: approximated neurons and their mean agreement with the float
+        neurons' thresholded outputs before and after.
+    """
+    generator = torch.Generator().manual_seed(random_state)
+    convs = [i for i, layer in enumerate(binarized.layers) if isinstance(layer, BinaryConv)]
+    denses = [i for i, layer in enumerate(binarized.layers) if isinstance(layer, BinaryDense)]
+    entries, maps = [], []
+    smooth, bits = inputs.float(), inputs.float()
+    with torch.no_grad():
+        for position, (layer, pool) in enumerate(zip(network.conv_layers, network.conv_pools(),
+                                                     strict=True)):
+            smooth_out = layer(smooth)
+            binary = binarized.layers[convs[position]]
+            if isinstance(layer, BiSE):
+                n, _, height, width = smooth_out.shape
+                windows = torch.randint(height * width, (n, CALIBRATION_WINDOWS),
+                                        generator=generator)
+                window_bits = _windows(bits, layer.kernel_size, layer.padding, windows)
+                target = (smooth_out.flatten(2).transpose(1, 2)[
+                    torch.arange(n)[:, None], windows] > 0.5)
+                selems = binary.selems.reshape(binary.out_channels, -1).copy()
+                operations = binary.operations[:, 0].copy()
+                entry = {"layer": f"conv{position}"}
+                _calibrate_bank(layer, window_bits.flatten(0, 1).numpy() > 0.5,
+                                target.flatten(0, 1).numpy(), selems, operations,
+                                binary.combine_exact, entry)
+                entries.append(entry)
+                selems = selems.reshape(binary.selems.shape)
+                binary = BinaryConv(selems, np.repeat(operations[:, None], binary.in_channels, 1),
+                                    selems.any(axis=(2, 3)),
+                                    np.where(operations == EROSION, "and", "or"),
+                                    binary.padding, binary.exact, binary.combine_exact)
+                binarized.layers[convs[position]] = binary
+            bits = _binary_conv(binary, bits)
+            smooth = smooth_out
+            if pool is not None:
+                smooth, bits = pool(smooth), pool(bits)
+            maps.append((smooth.flatten(1), bits.flatten(1)))
+        if len(network.dense_layers):
+            if maps and getattr(network, "conv_readout", "last") == "all":
+                smooth = torch.cat([m for m, _ in maps], 1)
+                bits = torch.cat([b for _, b in maps], 1)
+            else:
+                smooth, bits = smooth.flatten(1), bits.flatten(1)
+        for position, layer in enumerate(network.dense_layers):
+            smooth_out = layer(smooth)
+            binary = binarized.layers[denses[position]]
+            last = network.binary_output and position == len(network.dense_layers) - 1
+            if not last:  # the output layer of a fully binarized network keeps its projection
+                selems = binary.supports.copy()
+                operations = np.where((binary.thresholds == selems.sum(1))
+                                      & (selems.sum(1) > 1), EROSION, "dilation")
+                exact = layer.neurons.binarize("activable").exact
+                entry = {"layer": f"dense{position}"}
+                _calibrate_bank(layer, bits.numpy() > 0.5, smooth_out.numpy() > 0.5, selems,
+                                operations, exact, entry)
+                entries.append(entry)
+                binary = BinaryDense(selems, np.where(operations == EROSION, selems.sum(1), 1))
+                binarized.layers[denses[position]] = binary
+            bits = (bits @ torch.as_tensor(binary.supports.T, dtype=torch.float32)
+                    >= torch.as_tensor(binary.thresholds, dtype=torch.float32)).float()
+            smooth = smooth_out
+    return entries
+
+
+def _binary_conv(layer: BinaryConv, bits: torch.Tensor) -> torch.Tensor:
+    """A binarized BiSE layer (one erosion or dilation per output, over all channels) on
+    binary images, in torch: the count of ones under the element, compared with its size."""
+    kh, kw = layer.selems.shape[2:]
+    padded = F.pad(bits, (kw // 2, kw // 2, kh // 2, kh // 2),
+                   mode="replicate" if layer.padding == "replicate" else "constant")
+    weight = torch.as_tensor(layer.selems, dtype=torch.float32)
+    counts = F.conv2d(padded, weight)
+    sizes = weight.sum(dim=(1, 2, 3)).view(1, -1, 1, 1)
+    erosion = torch.as_tensor(layer.combine == "and").view(1, -1, 1, 1)
+    return torch.where(erosion, counts >= sizes - 0.5, counts >= 0.5).float()
 
 
 def _set_neurons(bank, selems: np.ndarray, operations: np.ndarray, generator) -> None:

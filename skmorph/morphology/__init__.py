@@ -18,6 +18,7 @@ from skmorph.morphology.projection import (
     ConstantProjection,
     Projection,
     binarize_neurons,
+    calibrated_element,
     project_activable,
     project_constant,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "binarize_neurons",
     "binarized_parameters",
     "black_tophat",
+    "calibrated_element",
     "closing",
     "cross",
     "diamond",

@@ -48,6 +48,7 @@ __all__ = [
     "activable_closed_form",
     "activable_optimum",
     "binarize_neurons",
+    "calibrated_element",
     "constant_distance",
     "project_activable",
     "project_activable_on",
@@ -394,3 +395,43 @@ def binarize_neurons(weights, bias, method: str = "activable") -> BinarizedNeuro
     new_weights, new_bias = binarized_parameters(selem, operation)
     return BinarizedNeurons(selem, operation, new_weights, new_bias, exact.activated, distance)
 
+
+
+def calibrated_element(weights: np.ndarray, inputs: np.ndarray, target: np.ndarray):
+    """The erosion or dilation, by the ``m`` largest weights of a neuron, that agrees most
+    often with ``target`` on the binary ``inputs``.
+
+    A neuron that is not activated is approximated by some erosion or dilation; the
+    projections (:func:`project_activable`, :func:`project_constant`) choose the one closest
+    in weights. This chooses the one closest in function on data: among the erosions (AND)
+    and dilations (OR) of the neuron's ``m`` largest positive weights, for every ``m``, the
+    one whose output equals ``target`` (the neuron's thresholded output) on the most rows of
+    ``inputs``. All ``m`` are scored at once by cumulative AND / OR along the weights sorted in
+    decreasing order.
+
+    Parameters
+    ----------
+    weights : array of shape (n_weights,)
+    inputs : bool array of shape (n_samples, n_weights)
+        What the neuron reads (windows of images, flattened like ``weights``).
+    target : bool array of shape (n_samples,)
+
+    Returns
+    -------
+    selem : bool array of shape (n_weights,)
+    operation : {"erosion", "dilation"}
+    agreement : float
+        Fraction of the samples where the chosen operation outputs ``target``.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    order = np.argsort(-weights, kind="stable")[: max(1, int((weights > 0).sum()))]
+    sorted_inputs = np.asarray(inputs, dtype=bool)[:, order]
+    target = np.asarray(target, dtype=bool)[:, None]
+    erosions = (np.logical_and.accumulate(sorted_inputs, axis=1) == target).mean(axis=0)
+    dilations = (np.logical_or.accumulate(sorted_inputs, axis=1) == target).mean(axis=0)
+    operation, scores = (EROSION, erosions) if erosions.max() >= dilations.max() else (
+        DILATION, dilations)
+    size = int(scores.argmax()) + 1
+    selem = np.zeros(weights.shape[0], dtype=bool)
+    selem[order[:size]] = True
+    return selem, operation, float(scores.max())
