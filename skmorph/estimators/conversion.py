@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, BinaryPooling, LinearHead
 from skmorph.morphology.activation import EROSION
+from skmorph.morphology.bitpack import pack
 from skmorph.morphology.projection import METHODS, BinarizedNeurons, calibrated_element
 from skmorph.nn import BiSE, BiSEL, DenseLUI, MorphologicalNetwork
 
@@ -272,7 +273,8 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
                                     np.where(operations == EROSION, "and", "or"),
                                     binary.padding, binary.exact, binary.combine_exact)
                 binarized.layers[convs[position]] = binary
-            bits = _binary_conv(binary, bits)
+            # what the predictor computes, on packed bits (any BinaryConv, BiSEL ones included)
+            bits = torch.as_tensor(binary(pack(bits.numpy() > 0.5)).unpack(), dtype=torch.float32)
             smooth = smooth_out
             if pool is not None:
                 smooth, bits = pool(smooth), pool(bits)
@@ -302,19 +304,6 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
                     >= torch.as_tensor(binary.thresholds, dtype=torch.float32)).float()
             smooth = smooth_out
     return entries
-
-
-def _binary_conv(layer: BinaryConv, bits: torch.Tensor) -> torch.Tensor:
-    """A binarized BiSE layer (one erosion or dilation per output, over all channels) on
-    binary images, in torch: the count of ones under the element, compared with its size."""
-    kh, kw = layer.selems.shape[2:]
-    padded = F.pad(bits, (kw // 2, kw // 2, kh // 2, kh // 2),
-                   mode="replicate" if layer.padding == "replicate" else "constant")
-    weight = torch.as_tensor(layer.selems, dtype=torch.float32)
-    counts = F.conv2d(padded, weight)
-    sizes = weight.sum(dim=(1, 2, 3)).view(1, -1, 1, 1)
-    erosion = torch.as_tensor(layer.combine == "and").view(1, -1, 1, 1)
-    return torch.where(erosion, counts >= sizes - 0.5, counts >= 0.5).float()
 
 
 def _set_neurons(bank, selems: np.ndarray, operations: np.ndarray, generator) -> None:
