@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, BinaryPooling, LinearHead
+from skmorph.binary.layers import pack_samples, unpack_samples
 from skmorph.morphology.activation import EROSION
 from skmorph.morphology.bitpack import pack
 from skmorph.morphology.projection import METHODS, BinarizedNeurons, calibrated_element
@@ -300,8 +301,9 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
                 entries.append(entry)
                 binary = BinaryDense(selems, np.where(operations == EROSION, selems.sum(1), 1))
                 binarized.layers[denses[position]] = binary
-            bits = (bits @ torch.as_tensor(binary.supports.T, dtype=torch.float32)
-                    >= torch.as_tensor(binary.thresholds, dtype=torch.float32)).float()
+            n = bits.shape[0]  # the predictor's own layer, on packed samples
+            packed = binary(pack_samples(bits.numpy().T > 0.5), n)
+            bits = torch.as_tensor(unpack_samples(packed, n).T, dtype=torch.float32)
             smooth = smooth_out
     return entries
 
