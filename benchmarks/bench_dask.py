@@ -2,15 +2,24 @@
 dask-image's binary_opening on the same array and skmorph's in-memory speed.
 
 Run: python benchmarks/bench_dask.py [--side 32768] [--chunk 4096] [--repeats 3]
+                                     [--input persisted|generated]
 
 The operator is a MorphologicalTransformer fitted on Diskorect pairs of an opening by disk(3)
 (7x7 kernels, two layers: reach 6); its torch-free ``binarized_`` runs on the workers (what a
-user ships; workers import no torch). The image is generated lazily, chunk by chunk (Bernoulli
-0.95 pixels), and every result is reduced to a pixel count, so nothing is held whole. Peak
-memory per worker is the maximum resident set size of each worker process so far (skmorph's row
-runs first, so its peak is its own). Every timing is the best of ``--repeats`` runs, and the
-best time of generating and counting the image alone is subtracted from each operator's: that
-difference varied 2.4x between invocations on a 2-core machine (benchmarks/README.md).
+user ships; workers import no torch). The image is generated chunk by chunk (Bernoulli 0.95
+pixels), and every result is reduced to a pixel count, so no result is held whole.
+
+``--input persisted`` (the default) computes the image once and keeps its chunks in the
+workers' memory (one byte per pixel, half of it on each worker) before anything is timed: each
+row then times the operator and the count alone. ``--input generated`` regenerates the image
+inside every timed run, never holding it whole, and subtracts the best time of generating and
+counting it alone from each row: generation (a float draw per pixel, about 100 ms per 4096 x
+4096 chunk) is then most of every run, and that difference varied 2.4x between invocations on
+a 2-core machine (benchmarks/README.md).
+
+Peak memory per worker is the maximum resident set size of each worker process so far
+(skmorph's row runs first, so its peak is its own; with ``--input persisted`` it includes the
+worker's half of the image). Every timing is the best of ``--repeats`` runs.
 """
 
 from __future__ import annotations
@@ -31,11 +40,12 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=32768)
     parser.add_argument("--chunk", type=int, default=4096)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--input", choices=["persisted", "generated"], default="persisted")
     args = parser.parse_args()
 
     import dask.array as da
     import dask_image.ndmorph
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, wait
 
     from skmorph import MorphologicalTransformer
     from skmorph.datasets import make_diskorect
@@ -66,19 +76,26 @@ def main() -> None:
                 seconds.append(time.perf_counter() - start)
             return kept, min(seconds)
 
-        _, base = best(image)
+        if args.input == "persisted":
+            held = image().persist()
+            wait(held)
+            source, base = (lambda: held), 0.0
+            setting = "image persisted in the workers' memory first"
+        else:
+            source = image
+            _, base = best(image)
+            setting = f"generating and counting the image alone: {base:.1f} s (subtracted)"
         for name, lazy in [
             ("skmorph learned operator (binarized_)",
-             lambda: model.binarized_.transform(image()[None])),
+             lambda: model.binarized_.transform(source()[None])),
             ("dask_image.ndmorph.binary_opening",
-             lambda: dask_image.ndmorph.binary_opening(image(), structure=disk(3))),
+             lambda: dask_image.ndmorph.binary_opening(source(), structure=disk(3))),
         ]:
             kept, seconds = best(lazy)
             peaks = client.run(_peak_rss_mib)  # the largest so far: includes the rows above
             rows.append((name, kept, seconds - base, max(peaks.values())))
         print(f"# {args.side} x {args.side} = {pixels / 1e9:.2f} Gpixels, chunks {args.chunk}, "
-              f"2 workers x 1 thread; best of {args.repeats}; generating and counting the image "
-              f"alone: {base:.1f} s (subtracted)")
+              f"2 workers x 1 thread; best of {args.repeats}; {setting}")
         print("| operator | pixels kept | seconds | Mpixel/s | peak RSS per worker (MiB) |")
         print("|---|---:|---:|---:|---:|")
         for name, kept, seconds, peak in rows:

@@ -35,6 +35,8 @@ _WORD = 64
 _GATHER_MAX_WORDS = 1 << 12
 # words gathered at once when the outputs of one reduction are gathered in groups
 _GATHER_WORDS = 1 << 22
+# samples per block of a float head: the block's float features stay in cache
+_HEAD_STEP = 16 * _WORD
 
 
 def pack_samples(bits: np.ndarray) -> np.ndarray:
@@ -418,20 +420,23 @@ class BinaryConv(_Layer):
         cache = {}
         for j in np.flatnonzero(~single):
             combine = np.bitwise_or if self.combine[j] == "or" else np.bitwise_and
-            result = None
-            for i in np.flatnonzero(self.active[j]):
+            result = out[:, j]  # combined in place: no new arrays (see combine_shifts)
+            active = np.flatnonzero(self.active[j])
+            for index, i in enumerate(active):
                 key = (i, self.operations[j, i], self.selems[j, i].tobytes())
                 if key not in cache:
                     reduce = "or" if self.operations[j, i] == "dilation" else "and"
                     channel = PackedImage(words[:, i], images.width)
                     offsets = selem_offsets(self.selems[j, i])
                     cache[key] = combine_shifts(channel, offsets, reduce, self.padding).words
-                result = cache[key].copy() if result is None else combine(result, cache[key])
-            if result is None:  # no active channel: the empty union / intersection
-                result = np.zeros_like(words[:, 0])
+                if index == 0:
+                    result[...] = cache[key]
+                else:
+                    combine(result, cache[key], out=result)
+            if active.size == 0:  # no active channel: the empty union / intersection
+                result[...] = 0
                 if self.combine[j] == "and":
-                    result = (~PackedImage(result, images.width)).words
-            out[:, j] = result
+                    out[:, j] = (~PackedImage(result, images.width)).words
         return PackedImage(out, images.width)
 
     def __getstate__(self):
@@ -674,12 +679,21 @@ class LinearHead(_Layer):
     def __call__(self, bits: np.ndarray, n_samples: int) -> np.ndarray:
         """Feature-major packed bits -> scores ``(n_samples, n_outputs)``."""
         scores = np.empty((n_samples, self.weight.shape[0]), dtype=np.float32)
-        step = 16 * _WORD  # samples per chunk: the unpacked chunk stays in cache
-        for start in range(0, n_samples, step):
-            stop = min(start + step, n_samples)
+        for start in range(0, n_samples, _HEAD_STEP):
+            stop = min(start + _HEAD_STEP, n_samples)
             words = bits[:, start // _WORD : -(-stop // _WORD)]
             features = unpack_samples(np.ascontiguousarray(words), stop - start)
             scores[start:stop] = (self.weight @ features.astype(np.float32)).T
+        return scores + self.bias
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Unpacked bool features ``(n_samples, n_features)`` -> scores; what ``__call__``
+        gives on the same bits packed, without packing them (the maps of a convolutional
+        part come unpacked)."""
+        scores = np.empty((features.shape[0], self.weight.shape[0]), dtype=np.float32)
+        for start in range(0, features.shape[0], _HEAD_STEP):
+            block = features[start : start + _HEAD_STEP].T
+            scores[start : start + _HEAD_STEP] = (self.weight @ block.astype(np.float32)).T
         return scores + self.bias
 
     def to_dict(self) -> dict:

@@ -215,7 +215,14 @@ class BinarizedNetwork(BaseEstimator):
             if self.image_shape is not None:
                 images = self._images_to_bits(chunk.reshape(n, *self.image_shape),
                                               every_layer=self._reads_every_layer())
-                bits = pack_samples(images.reshape(n, -1).T)
+                features = images.reshape(n, -1)
+                if not any(isinstance(layer, BinaryDense) for layer in dense):
+                    # the maps go to the head as they are: packing the samples only to
+                    # unpack them would cost more than the head (most of it at batch 1)
+                    head = dense[-1] if dense else None
+                    yield features, None if head is None else head.scores(features)
+                    continue
+                bits = pack_samples(features.T)
             else:
                 bits = self.layers[0].feature_major(chunk)
             scores = None

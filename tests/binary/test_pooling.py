@@ -113,3 +113,28 @@ def test_every_conv_layer_read_in_layer_order():
                                   expected)
     with pytest.raises(ValueError, match="conv_readout"):
         build_network(in_channels=1, conv_channels=[2], conv_readout="first")
+
+
+@pytest.mark.parametrize("n_images", [1, 1100])
+def test_head_on_conv_maps_reads_them_unpacked(n_images):
+    """A head right after the conv part scores the unpacked maps (no packing of the samples):
+    the same scores as the head on the packed features, and as the float head's weights on
+    the binarized features; beyond one block of samples as for one image."""
+    from skmorph.binary.layers import LinearHead, pack_samples
+
+    rng = np.random.default_rng(1)
+    network = build_network(in_channels=1, conv_channels=[2, 3], kernel_sizes=3,
+                            pooling="dilation", n_features=2 * 16 + 3 * 4, n_outputs=3,
+                            conv_readout="all")
+    activate(network, rng)
+    binarized, _ = binarize_network(network, [Thresholds(np.full((1, 1), 0.5))],
+                                    method="exact", classes=np.arange(3), image_shape=(1, 8, 8))
+    head = binarized.layers[-1]
+    assert isinstance(head, LinearHead)
+    X = (rng.random((n_images, 64)) < 0.5).astype(float)
+    features = binarized.transform(X)
+    scores = binarized.decision_function(X)
+    # the same float32 sums, perhaps in another order
+    np.testing.assert_allclose(scores, head(pack_samples(features.T), n_images), atol=1e-5)
+    np.testing.assert_allclose(scores, features @ head.weight.T.astype(float) + head.bias,
+                               rtol=1e-5, atol=1e-5)

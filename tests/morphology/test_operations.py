@@ -113,6 +113,32 @@ def test_replicate_padding_matches_edge_padded_scipy():
             np.testing.assert_array_equal(ours(image, selem, padding="replicate"), expected)
 
 
+def _staircase():
+    """Rows reading columns {0, 1}, {1, 2}, {2, 3}: no row pattern contains another."""
+    selem = np.zeros((3, 5), bool)
+    for row in range(3):
+        selem[row, row + 1 : row + 3] = True
+    return selem
+
+
+@pytest.mark.parametrize("selem", [disk(3), square(5), _staircase(), disk(2) ^ np.pad(disk(1), 1)],
+                         ids=["disk3", "square5", "staircase", "ring"])
+@pytest.mark.parametrize("padding", ["zeros", "replicate"])
+def test_nested_and_unnested_row_patterns_in_both_paddings(selem, padding):
+    # combine_shifts grows one horizontal combination when the element's row patterns are
+    # nested (disk, square) and keeps every shift otherwise (staircase, ring)
+    rng = np.random.default_rng(5)
+    ry, rx = selem.shape[0] // 2, selem.shape[1] // 2
+    for shape in [(9, 7), (40, 64), (37, 131)]:
+        image = rng.random(shape) < 0.7
+        mode = "edge" if padding == "replicate" else "constant"
+        padded = np.pad(image, ((ry, ry), (rx, rx)), mode=mode)
+        for ours, theirs in [(erosion, ndi.binary_erosion), (dilation, ndi.binary_dilation)]:
+            expected = theirs(padded, selem, border_value=0)[ry : ry + shape[0],
+                                                             rx : rx + shape[1]]
+            np.testing.assert_array_equal(ours(image, selem, padding=padding), expected)
+
+
 def test_packed_images_chain_without_repacking():
     rng = np.random.default_rng(5)
     image = rng.random((40, 100)) < 0.5
