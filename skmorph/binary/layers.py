@@ -126,11 +126,20 @@ class Thresholds(_Layer):
         """Images ``(n, C, H, W)`` -> packed ``(n, n_channels_out, H, W)``, one level set at a
         time: the only boolean image made is one channel of one level (complements are taken
         on the packed bits)."""
-        words = [pack(_level_set(X[:, channel], level)).words
-                 for channel, level in zip(self.feature_index, self._levels(), strict=True)]
-        if self.complement:
-            words += [(~PackedImage(w, X.shape[-1])).words for w in words]
-        return PackedImage(np.stack(words, axis=1), X.shape[-1])
+        levels = list(zip(self.feature_index, self._levels(), strict=True))
+        n_outputs = len(levels) * (2 if self.complement else 1)
+        out = None
+        for index, (channel, level) in enumerate(levels):
+            words = pack(_level_set(X[:, channel], level)).words
+            if n_outputs == 1:
+                return PackedImage(words[:, None], X.shape[-1])
+            if out is None:  # written in place: no stacking copy (see combine_shifts)
+                out = np.empty((words.shape[0], n_outputs, *words.shape[1:]), np.uint64)
+            out[:, index] = words
+            if self.complement:
+                np.invert(words, out=out[:, len(levels) + index])
+        # the complements' bits after the last column are cleared
+        return PackedImage(out, X.shape[-1])._mask_padding()
 
     def to_dict(self) -> dict:
         return {
@@ -428,8 +437,11 @@ class BinaryConv(_Layer):
                     reduce = "or" if self.operations[j, i] == "dilation" else "and"
                     channel = PackedImage(words[:, i], images.width)
                     offsets = selem_offsets(self.selems[j, i])
-                    cache[key] = combine_shifts(channel, offsets, reduce, self.padding).words
-                if index == 0:
+                    # an output of one term is that term: computed in its place
+                    into = result if active.size == 1 else None
+                    cache[key] = combine_shifts(channel, offsets, reduce, self.padding,
+                                                out=into).words
+                if index == 0 and cache[key] is not result:
                     result[...] = cache[key]
                 else:
                     combine(result, cache[key], out=result)

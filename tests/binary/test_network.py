@@ -216,6 +216,8 @@ def test_conv_outputs_of_one_reduction_equal_their_terms(padding, seed, path, mo
     selems[..., kh // 2, kw // 2] |= rng.random((c_out, c_in)) < 0.5
     active = selems.any(axis=(2, 3)) & (rng.random((c_out, c_in)) < 0.8)
     active[0] = False  # an output reading nothing
+    selems[1, 0, kh // 2, kw // 2], active[1] = True, False
+    active[1, 0] = True  # an output of one term (computed in its place, term by term)
     combine = np.array(["or", "and"] * 3)
     operations = np.where(combine[:, None] == "or", "dilation", "erosion").repeat(c_in, 1)
     operations[5, 0] = "dilation"  # a mixed output: the general path
