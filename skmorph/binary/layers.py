@@ -441,7 +441,9 @@ class BinaryConv(_Layer):
                     into = result if active.size == 1 else None
                     cache[key] = combine_shifts(channel, offsets, reduce, self.padding,
                                                 out=into).words
-                if index == 0 and cache[key] is not result:
+                if cache[key] is result:
+                    continue
+                if index == 0:
                     result[...] = cache[key]
                 else:
                     combine(result, cache[key], out=result)
@@ -689,19 +691,18 @@ class LinearHead(_Layer):
         self.bias = np.asarray(bias, dtype=np.float32)
 
     def __call__(self, bits: np.ndarray, n_samples: int) -> np.ndarray:
-        """Feature-major packed bits -> scores ``(n_samples, n_outputs)``."""
+        """Feature-major packed bits -> scores ``(n_samples, n_outputs)``, unpacked block by
+        block."""
         scores = np.empty((n_samples, self.weight.shape[0]), dtype=np.float32)
         for start in range(0, n_samples, _HEAD_STEP):
             stop = min(start + _HEAD_STEP, n_samples)
-            words = bits[:, start // _WORD : -(-stop // _WORD)]
-            features = unpack_samples(np.ascontiguousarray(words), stop - start)
-            scores[start:stop] = (self.weight @ features.astype(np.float32)).T
-        return scores + self.bias
+            words = np.ascontiguousarray(bits[:, start // _WORD : -(-stop // _WORD)])
+            scores[start:stop] = self.scores(unpack_samples(words, stop - start).T)
+        return scores
 
     def scores(self, features: np.ndarray) -> np.ndarray:
-        """Unpacked bool features ``(n_samples, n_features)`` -> scores; what ``__call__``
-        gives on the same bits packed, without packing them (the maps of a convolutional
-        part come unpacked)."""
+        """Unpacked bool features ``(n_samples, n_features)`` -> scores: the head of packed
+        bits without packing them (the maps of a convolutional part come unpacked)."""
         scores = np.empty((features.shape[0], self.weight.shape[0]), dtype=np.float32)
         for start in range(0, features.shape[0], _HEAD_STEP):
             block = features[start : start + _HEAD_STEP].T

@@ -160,8 +160,8 @@ def shift_columns(
     words, width = image.words, image.width
     n = words.shape[-1]
     words = np.ascontiguousarray(words)
-    target = out if out is not None and out.flags.c_contiguous else np.empty(words.shape,
-                                                                             np.uint64)
+    contiguous = out is not None and out.flags.c_contiguous
+    target = out if contiguous else np.empty(words.shape, np.uint64)
     shift = min(abs(offset), width)
     q, r = divmod(shift, WORD_BITS)
     if offset != 0 and q < n:
@@ -280,7 +280,8 @@ def combine_shifts(
         by_row.setdefault(int(di), set()).add(int(dj))
     if not by_row:
         raise ValueError("offsets must not be empty")
-    words = image.words
+    words = np.ascontiguousarray(image.words)  # once, not at every shift (a channel's view)
+    image = PackedImage(words, image.width)
     height = words.shape[-2]
     combine = np.bitwise_and if reduce == "and" else np.bitwise_or
     rows_of: dict[frozenset, list[int]] = {}

@@ -93,16 +93,24 @@ def test_pooling_parameters_are_checked():
         build_network(in_channels=1, conv_channels=[2, 2], pooling=["dilation"])
 
 
+def readout_network(rng, n_outputs):
+    """An activated network of two conv layers on 8x8 images whose head reads both, and its
+    exact binarization."""
+    network = build_network(in_channels=1, conv_channels=[2, 3], kernel_sizes=3,
+                            pooling="dilation", n_features=2 * 16 + 3 * 4, n_outputs=n_outputs,
+                            conv_readout="all")
+    activate(network, rng)
+    binarized, _ = binarize_network(network, [Thresholds(np.full((1, 1), 0.5))],
+                                    method="exact", classes=np.arange(n_outputs),
+                                    image_shape=(1, 8, 8))
+    return network, binarized
+
+
 def test_every_conv_layer_read_in_layer_order():
     """conv_readout="all": the features are each layer's pooled maps, flattened, first layer
     first: the binarized features are the float network's hidden maps thresholded."""
     rng = np.random.default_rng(0)
-    network = build_network(in_channels=1, conv_channels=[2, 3], kernel_sizes=3,
-                            pooling="dilation", n_features=2 * 16 + 3 * 4, n_outputs=2,
-                            conv_readout="all")
-    activate(network, rng)
-    binarized, _ = binarize_network(network, [Thresholds(np.full((1, 1), 0.5))],
-                                    method="exact", classes=np.arange(2), image_shape=(1, 8, 8))
+    network, binarized = readout_network(rng, n_outputs=2)
     images = rng.random((5, 1, 8, 8)) < 0.5
     x = torch.tensor(images, dtype=torch.float32)
     with torch.no_grad():
@@ -123,12 +131,7 @@ def test_head_on_conv_maps_reads_them_unpacked(n_images):
     from skmorph.binary.layers import LinearHead, pack_samples
 
     rng = np.random.default_rng(1)
-    network = build_network(in_channels=1, conv_channels=[2, 3], kernel_sizes=3,
-                            pooling="dilation", n_features=2 * 16 + 3 * 4, n_outputs=3,
-                            conv_readout="all")
-    activate(network, rng)
-    binarized, _ = binarize_network(network, [Thresholds(np.full((1, 1), 0.5))],
-                                    method="exact", classes=np.arange(3), image_shape=(1, 8, 8))
+    _, binarized = readout_network(rng, n_outputs=3)
     head = binarized.layers[-1]
     assert isinstance(head, LinearHead)
     X = (rng.random((n_images, 64)) < 0.5).astype(float)
