@@ -50,6 +50,34 @@ def test_operations_on_dask_arrays_equal_the_in_memory_result(images, operation,
                                           err_msg=f"{operation.__name__} {chunks}")
 
 
+WIDE_CHUNKINGS = [(1, 40, 64), (2, 7, 128), (1, 150, 70), (1, 9, 1), (2, 33, 200)]
+
+
+@pytest.fixture(scope="module")
+def wide_images():
+    return np.random.default_rng(7).random((2, 150, 333)) < 0.7
+
+
+@pytest.mark.parametrize("operation", [erosion, opening, white_tophat])
+@pytest.mark.parametrize("padding", ["zeros", "replicate"])
+def test_packed_chunks_of_wide_images_equal_the_in_memory_result(wide_images, operation,
+                                                                  padding):
+    # boolean chunks are packed before their margins are taken: column chunks cut into
+    # words, widths not multiples of 64 (rechunked), one-pixel chunks, a reach of two words
+    for chunks in WIDE_CHUNKINGS:
+        for selem in (disk(3), ASYMMETRIC, np.ones((1, 141), bool)):
+            lazy = operation(da.from_array(wide_images, chunks=chunks), selem, padding)
+            np.testing.assert_array_equal(lazy.compute(),
+                                          operation(wide_images, selem, padding),
+                                          err_msg=f"{operation.__name__} {chunks} {selem.shape}")
+
+
+def test_zero_one_chunks_take_the_boolean_path(wide_images):
+    numbers = da.from_array(wide_images.astype(np.uint8), chunks=(1, 40, 64))
+    np.testing.assert_array_equal(opening(numbers, disk(3)).compute(),
+                                  opening(wide_images, disk(3)))
+
+
 @pytest.fixture(scope="module")
 def tophat_model():
     X = make_diskorect(40, size=32, random_state=1)
@@ -69,6 +97,18 @@ def test_transforms_on_dask_arrays_equal_the_in_memory_result(images, tophat_mod
     four_d = da.from_array(images[:, None], chunks=(1, 1, *chunks[1:]))
     np.testing.assert_array_equal(tophat_model.transform(four_d).compute(), expected[:, None])
     assert tophat_model.binarized_.reach() == (4, 4)
+
+
+@pytest.mark.parametrize("chunks", WIDE_CHUNKINGS)
+def test_network_on_packed_chunks_of_wide_images(wide_images, tophat_model, chunks):
+    expected = tophat_model.binarized_.transform(wide_images)
+    lazy = tophat_model.binarized_.transform(da.from_array(wide_images, chunks=chunks))
+    np.testing.assert_array_equal(lazy.compute(), expected)
+    lazy = tophat_model.transform(da.from_array(wide_images, chunks=chunks))
+    np.testing.assert_array_equal(lazy.compute(), expected)
+    numbers = da.from_array(wide_images.astype(np.uint8), chunks=chunks)
+    np.testing.assert_array_equal(tophat_model.binarized_.transform(numbers).compute(),
+                                  expected)
 
 
 def test_core_skmorph_does_not_import_dask():

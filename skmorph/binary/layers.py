@@ -141,6 +141,14 @@ class Thresholds(_Layer):
         # the complements' bits after the last column are cleared
         return PackedImage(out, X.shape[-1])._mask_padding()
 
+    def packed_of_binary(self, packed: PackedImage) -> PackedImage:
+        """What :meth:`packed_images` gives for binary images (thresholds of 1/2, one level
+        per channel), from the images already packed: ``(n, C, H, words)``."""
+        channels = packed.words[:, self.feature_index]
+        if self.complement:
+            channels = np.concatenate([channels, ~channels], axis=1)
+        return PackedImage(channels, packed.width)._mask_padding()
+
     def to_dict(self) -> dict:
         return {
             "type": "thresholds",

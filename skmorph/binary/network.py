@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import Tags
 from sklearn.utils.validation import validate_data
 
-from skmorph._dask import is_dask_array, map_image_operator
+from skmorph._dask import is_dask_array, map_image_operator, map_packed_operator
 from skmorph._validation import check_binary_array, check_finite
 from skmorph.binary.export import check_description
 from skmorph.binary.layers import (
@@ -23,6 +23,7 @@ from skmorph.binary.layers import (
     pack_samples,
     unpack_samples,
 )
+from skmorph.morphology.bitpack import PackedImage
 
 __all__ = ["BinarizedNetwork"]
 
@@ -320,9 +321,19 @@ class BinarizedNetwork(BaseEstimator):
             raise ValueError(f"X must be images of shape (n, H, W) or (n, C, H, W), got shape "
                              f"{images.shape}")
         channel_axis = 1 if images.ndim == 4 else None
+        if (channel_axis is None and images.dtype == bool and self._binary_images_only()
+                and all(isinstance(layer, BinaryConv) for layer in self.layers[1:])):
+            return map_packed_operator(images, self._packed_transform, reach=self.reach())
         return map_image_operator(images, self.transform, reach=self.reach(),
                                   channel_axis=channel_axis,
                                   out_channels=out_channels if channel_axis else None)
+
+    def _packed_transform(self, packed: PackedImage) -> PackedImage:
+        """``transform`` of packed binary images ``(n, H, words)`` of one channel, to one."""
+        bits = self.layers[0].packed_of_binary(PackedImage(packed.words[:, None], packed.width))
+        for layer in self.layers[1:]:
+            bits = layer(bits)
+        return PackedImage(bits.words[:, 0], bits.width)
 
     def score(self, X, y, sample_weight=None) -> float:
         """Accuracy (classification) or mean Dice between ``transform(X)`` and ``y`` (images)."""

@@ -578,6 +578,9 @@ default="activated"
         if images.ndim not in (3, 4):
             raise ValueError(f"a dask array X must hold images of shape (n, H, W) or "
                              f"(n, C, H, W), got shape {images.shape}")
+        if (images.ndim == 3 and images.dtype == bool and self.n_input_channels_ == 1
+                and self.n_output_channels_ == 1 and self._check_inference() == "binary"):
+            return self.binarized_.transform(images)  # chunks packed before their margins
         reach = sum(size // 2 for size in self._fit_params["kernel_size"])
         if images.ndim == 3 and self.n_output_channels_ > 1:
             images = images[:, None]

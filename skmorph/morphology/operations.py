@@ -30,12 +30,12 @@ def selem_offsets(selem: np.ndarray) -> list[tuple[int, int]]:
 
 def _lazy(operation, image, selem, padding: str, passes: int):
     """``operation`` mapped over the chunks of a dask array, with a margin of its reach."""
-    from skmorph._dask import map_image_operator
+    from skmorph._dask import map_image_operator, map_packed_operator
 
     selem = check_selem(selem)
     reach = (passes * (selem.shape[0] // 2), passes * (selem.shape[1] // 2))
-    return map_image_operator(image, lambda block: operation(block, selem, padding),
-                              reach=reach)
+    mapper = map_packed_operator if image.dtype == bool else map_image_operator
+    return mapper(image, lambda block: operation(block, selem, padding), reach=reach)
 
 
 def _apply(image, selem, reduce: str, reflect: bool, padding: str):
