@@ -54,7 +54,10 @@ def map_image_operator(image, function: Callable[[np.ndarray], np.ndarray], *,
         rechunk[channel_axis % ndim] = -1
     for axis in (ndim - 2, ndim - 1):
         # a margin is taken from the neighbouring chunk only: chunks at least as large as it
-        if depth[axis] and min(image.chunks[axis]) < depth[axis]:
+        # (an image no taller or wider than the reach is one chunk along that axis)
+        if depth[axis] >= image.shape[axis]:
+            rechunk[axis], depth[axis] = -1, 0
+        elif depth[axis] and min(image.chunks[axis]) < depth[axis]:
             rechunk[axis] = max(depth[axis], max(image.chunks[axis]))
     if rechunk:
         image = image.rechunk(rechunk)
@@ -90,13 +93,18 @@ def map_packed_operator(image, function: Callable, *, reach: tuple[int, int]):
     rows, cols = ndim - 2, ndim - 1
     reach_rows, margin_words = int(reach[0]), -(-int(reach[1]) // WORD_BITS)
     # every chunk at least as large as the margin it lends (dask's overlap would merge them)
+    # (an image no taller or wider than the reach is one chunk along that axis)
     heights = image.chunks[rows]
-    if reach_rows and min(heights) < reach_rows:
+    if reach_rows >= sum(heights):
+        heights = (sum(heights),)
+    elif reach_rows and min(heights) < reach_rows:
         heights = da.overlap.ensure_minimum_chunksize(reach_rows, heights)
     widths = image.chunks[cols]
     least = max(margin_words, 1) * WORD_BITS
     misfit = any(w % WORD_BITS or w < least for w in widths[:-1]) or widths[-1] < least
-    if len(widths) > 1 and misfit:
+    if least >= sum(widths):
+        widths = (sum(widths),)
+    elif len(widths) > 1 and misfit:
         size = max(least, -(-max(widths) // WORD_BITS) * WORD_BITS)
         total = sum(widths)
         widths = (size,) * (total // size) + ((total % size,) if total % size else ())
@@ -109,7 +117,8 @@ def map_packed_operator(image, function: Callable, *, reach: tuple[int, int]):
                               chunks=(*image.chunks[:-1], word_chunks),
                               meta=np.empty((0,) * ndim, dtype=np.uint64))
     depth = {axis: 0 for axis in range(ndim)}
-    depth[rows], depth[cols] = reach_rows, margin_words
+    depth[rows] = reach_rows if len(heights) > 1 else 0
+    depth[cols] = margin_words if len(widths) > 1 else 0
     padded = da.overlap.overlap(packed, depth=depth, boundary="none")
 
     def chunk_result(words, block_info=None):

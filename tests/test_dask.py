@@ -72,6 +72,15 @@ def test_packed_chunks_of_wide_images_equal_the_in_memory_result(wide_images, op
                                           err_msg=f"{operation.__name__} {chunks} {selem.shape}")
 
 
+@pytest.mark.parametrize("dtype", [bool, np.uint8])
+def test_reach_beyond_the_image(dtype):
+    image = np.random.default_rng(8).random((2, 5, 61)) < 0.6
+    for chunks in [(1, 5, 61), (1, 2, 30), (2, 1, 1)]:
+        for selem in (np.ones((1, 141), bool), np.ones((21, 1), bool), disk(7)):
+            lazy = opening(da.from_array(image.astype(dtype), chunks=chunks), selem)
+            np.testing.assert_array_equal(lazy.compute(), opening(image, selem))
+
+
 def test_zero_one_chunks_take_the_boolean_path(wide_images):
     numbers = da.from_array(wide_images.astype(np.uint8), chunks=(1, 40, 64))
     np.testing.assert_array_equal(opening(numbers, disk(3)).compute(),
