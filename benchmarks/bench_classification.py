@@ -14,6 +14,9 @@ one, refitted on the binarized maps) on the gray images (its level sets learned 
 classifier), against ``nn.Conv2d`` layers of the same shape with ReLU and max pooling on the
 gray images, whose head reads the same maps; every model gets ``--epochs`` epochs, batch
 ``--batch-size``, Adam at ``--learning-rate`` (the float CNN at ``--cnn-learning-rate``).
+``--regularization activable --regularization-weight 0.01 --regularization-delay-epochs 6``
+adds the PA term after 6 epochs; ``--gap-report`` prints where the binarization gap lies (the
+hidden outputs thresholded, the head refitted on them, the predictor's own bits).
 
 Data: the IDX files of Fashion-MNIST (Debian's ``dataset-fashion-mnist``) or MNIST, the official
 60 000 / 10 000 split, images binarized to one level set (pixel >= 128: 784 bits). Every model
@@ -24,12 +27,16 @@ gets the same budget (epochs, batch 64, Adam lr 1e-3, seed 0). Then a GridSearch
 from __future__ import annotations
 
 import argparse
+import pickle
 import time
+import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from torch import nn
 
@@ -123,9 +130,58 @@ def conv_bimonn(data, args, seed):
         weight_reparametrization=args.weight_reparametrization,
         learning_rate_schedule=args.schedule, conv_readout=args.conv_readout,
         binarization=args.binarization, device="cpu",
-        verbose=args.verbose,
+        verbose=args.verbose, regularization=args.regularization,
+        conv_complements=args.conv_complements,
+        regularization_weight=args.regularization_weight,
+        regularization_delay=args.regularization_delay_epochs
+        * -(-len(data[1]) // args.batch_size),
     )
-    return fit_and_score(model, data, args.save_binarized)
+    scores = fit_and_score(model, data, args.save_binarized)
+    if args.gap_report:
+        gap_report(model, data)
+    if args.save_model:
+        with open(args.save_model, "wb") as file:
+            pickle.dump(model, file)
+    return scores
+
+
+def head_features(network, model, X, thresholded):
+    """The features that the float head reads (hidden outputs thresholded at 1/2 or not) and
+    the float network's predictions."""
+    network.eval().set_hidden_outputs("binary" if thresholded else "smooth")
+    features, predictions = [], []
+    hook = network.head.register_forward_hook(lambda m, i, o: features.append(i[0]))
+    with torch.no_grad():
+        for start in range(0, len(X), 2000):
+            scores = network(model._encode(X[start:start + 2000], vars(model)))
+            predictions.append(scores.argmax(1))
+    hook.remove()
+    network.set_hidden_outputs("smooth")
+    return torch.cat(features).numpy(), model.classes_[torch.cat(predictions).numpy()]
+
+
+def gap_report(model, data) -> None:
+    """Where the float network's test accuracy goes on the way to the binarized predictor's:
+    the hidden outputs thresholded (same head), the head refitted on those thresholded
+    features (as the predictor's head is on its own), and the predictor's bits themselves."""
+    X_train, y_train, X_test, y_test = data
+    network = model.network_
+    _, smooth = head_features(network, model, X_test, False)
+    train_bits, _ = head_features(network, model, X_train, True)
+    test_bits, thresholded = head_features(network, model, X_test, True)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=ConvergenceWarning)
+        refit = LogisticRegression(C=1.0, max_iter=200).fit(train_bits, y_train)
+    predictor_bits = model.binarized_.transform(X_test).astype(np.float32)
+    weight = network.head.weight.detach().numpy()
+    bias = network.head.bias.detach().numpy()
+    float_head = model.classes_[(predictor_bits @ weight.T + bias).argmax(1)]
+    print(f"gap report (test accuracy): float network {np.mean(smooth == y_test):.4f}; hidden "
+          f"outputs thresholded at 1/2 {np.mean(thresholded == y_test):.4f}; head refitted on "
+          f"the thresholded features {refit.score(test_bits, y_test):.4f}; binarized predictor "
+          f"{model.binarized_.score(X_test, y_test):.4f} (its bits equal the thresholded ones "
+          f"{np.mean(predictor_bits == test_bits):.2%} of the time; the float head on its bits "
+          f"{np.mean(float_head == y_test):.4f})", flush=True)
 
 
 class ConvReadout(nn.Module):
@@ -197,10 +253,15 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
           "| training time (s) |")
     print("|---|---:|---:|---:|---:|---:|")
     readout = "every layer" if args.conv_readout == "all" else "the last layer"
+    regularization = "" if args.regularization is None else (
+        f", {args.regularization} regularization {args.regularization_weight:g} from epoch "
+        f"{args.regularization_delay_epochs + 1}")
     for seed in args.seeds:
         floating, binarized, exact, seconds = conv_bimonn(data, args, seed)
+        maps = ", later layers read maps and complements" if args.conv_complements else ""
         print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={args.n_thresholds} "
-              f"+ complements, head reads {readout}, {args.binarization} binarization | {seed} "
+              f"+ complements{maps}, head reads {readout}, {args.binarization} binarization"
+              f"{regularization} | {seed} "
               f"| {floating:.4f} | {binarized:.4f} | {exact:.1%} | {seconds:.0f} |", flush=True)
         if args.skip_cnn:
             continue
@@ -232,6 +293,17 @@ def main() -> None:
                         help="binarization of the convolutional BiMoNN (e.g. calibrated)")
     parser.add_argument("--save-binarized", help="write the binarized predictor (JSON) there, "
                         "for benchmarks/bench_binarized.py --conv-model")
+    parser.add_argument("--save-model", help="pickle the fitted convolutional BiMoNN there "
+                        "(float network and binarized predictor), for further analysis")
+    parser.add_argument("--regularization", default=None,
+                        help="regularization of the convolutional BiMoNN (e.g. activable)")
+    parser.add_argument("--regularization-weight", type=float, default=1e-3)
+    parser.add_argument("--regularization-delay-epochs", type=int, default=0,
+                        help="epochs before the regularization starts")
+    parser.add_argument("--conv-complements", action="store_true",
+                        help="conv layers after the first read the complements of their maps too")
+    parser.add_argument("--gap-report", action="store_true",
+                        help="after the convolutional BiMoNN, where its binarization gap lies")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())

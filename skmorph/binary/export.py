@@ -29,6 +29,7 @@ FIELDS = {
     "linear": {"type", "weight", "bias"},
 }
 OPTIONAL_FIELDS = ("feature_names", "conv_readout")  # of the network
+OPTIONAL_LAYER_FIELDS = {"conv": {"complement_inputs"}}
 _KINDS = ("thresholds", "conv", "pool", "dense", "linear")
 CONV_READOUTS = ("last", "all")
 TASKS = ("classification", "image")
@@ -313,7 +314,8 @@ def check_description(data) -> None:
     for index, (layer, kind) in enumerate(zip(layers, kinds, strict=True)):
         where = _Where(f"layers[{index}] ({kind})")
         packed = kind == "dense" and "packed_supports" in layer
-        where.fields(layer, FIELDS["dense (packed)" if packed else kind])
+        optional = OPTIONAL_LAYER_FIELDS.get(kind, set()) & layer.keys()
+        where.fields(layer, FIELDS["dense (packed)" if packed else kind] | optional)
         if kind == "thresholds":
             rows, size = _check_thresholds(layer, where)
             images = shape is not None  # thresholds per channel of images of that shape
@@ -324,6 +326,8 @@ def check_description(data) -> None:
                 raise where.fail("thresholds", f"one row per image channel ({shape[0]})",
                                  f"{rows} rows")
         elif kind == "conv":
+            if where.boolean(layer.get("complement_inputs", False), "complement_inputs"):
+                size *= 2  # the element channels: the inputs, then their complements
             size = _check_conv(layer, where, size)
         elif kind == "pool":
             where.option(layer["operation"], "operation", OPERATIONS)

@@ -408,13 +408,21 @@ class BinaryConv(_Layer):
     exact : array of bool, shape (out_channels, in_channels), optional
         Whether each morphological operation was binarized exactly (for the description).
     combine_exact : array of bool, shape (out_channels,), optional
+    complement_inputs : bool, default=False
+        The layer reads its input channels and then their complements: ``in_channels`` counts
+        both (the elements' channels), the images it is called on have half as many.
     """
 
     def __init__(
-        self, selems, operations, active, combine, padding, exact=None, combine_exact=None
+        self, selems, operations, active, combine, padding, exact=None, combine_exact=None,
+        complement_inputs: bool = False,
     ):
         self.selems = np.asarray(selems, dtype=bool)
         self.out_channels, self.in_channels = self.selems.shape[:2]
+        self.complement_inputs = bool(complement_inputs)
+        if self.complement_inputs and self.in_channels % 2:
+            raise ValueError(f"complement_inputs needs an even number of element channels "
+                             f"(the inputs and their complements), got {self.in_channels}")
         self.operations = np.asarray(operations, dtype=str).reshape(self.selems.shape[:2])
         self.active = np.asarray(active, dtype=bool).reshape(self.selems.shape[:2])
         self.combine = np.asarray(combine, dtype=str).reshape(self.out_channels)
@@ -426,7 +434,11 @@ class BinaryConv(_Layer):
         )
 
     def __call__(self, images: PackedImage) -> PackedImage:
-        """Packed ``(n, in_channels, H, words)`` -> packed ``(n, out_channels, H, words)``."""
+        """Packed ``(n, in_channels, H, words)`` -> packed ``(n, out_channels, H, words)``
+        (``in_channels // 2`` channels in with complement inputs)."""
+        if getattr(self, "complement_inputs", False):
+            images = PackedImage(np.concatenate([images.words, (~images).words], axis=1),
+                                 images.width)
         words = images.words
         out = np.empty((words.shape[0], self.out_channels, *words.shape[2:]), dtype=np.uint64)
         single = self._single_reductions()
@@ -545,6 +557,8 @@ class BinaryConv(_Layer):
             "padding": self.padding,
             "exact": self.exact.tolist(),
             "combine_exact": self.combine_exact.tolist(),
+            **({"complement_inputs": True} if getattr(self, "complement_inputs", False)
+               else {}),
         }
 
     @classmethod
@@ -557,6 +571,7 @@ class BinaryConv(_Layer):
             data["padding"],
             np.array(data["exact"], dtype=bool),
             np.array(data["combine_exact"], dtype=bool),
+            complement_inputs=data.get("complement_inputs", False),
         )
 
     def as_morphology(self) -> list[dict]:
@@ -566,6 +581,7 @@ class BinaryConv(_Layer):
         list of ``(input_channel, operation, selem, exact)``: the output is the combination of
         ``skmorph.morphology.<operation>(x[input_channel], selem, padding=self.padding)``. (The
         layer stores elements as read by the float correlation; a dilation's is reflected here.)
+        With complement inputs, channel ``in_channels // 2 + i`` is the complement of ``x[i]``.
         """
         outputs = []
         for j in range(self.out_channels):
@@ -589,6 +605,9 @@ class BinaryConv(_Layer):
             f"BinaryConv: {self.in_channels} -> {self.out_channels} channels, {kh}x{kw} "
             f"elements, padding={self.padding!r}"
         )
+        if getattr(self, "complement_inputs", False):
+            header += (f" (channels {self.in_channels // 2}-{self.in_channels - 1} are the "
+                       f"complements of the {self.in_channels // 2} inputs)")
         return "\n".join([header, *describe_operations(self.as_morphology())])
 
 

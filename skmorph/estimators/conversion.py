@@ -63,13 +63,13 @@ def _bise_layer(index: int, layer: BiSE, method: str, report: list) -> BinaryCon
     union of the dilations); channels whose slice is empty are not read."""
     neurons = layer.neurons.binarize(method)
     report.append(_report_entry(f"conv{index}", neurons))
-    c_out, c_in = layer.out_channels, layer.in_channels
+    c_out, c_in = layer.out_channels, layer.read_channels
     selems = neurons.selem.reshape(c_out, c_in, *layer.kernel_size)
     operations = np.repeat(neurons.operation[:, None], c_in, axis=1)
     combine = np.where(neurons.operation == EROSION, "and", "or")
     exact = np.repeat(neurons.exact[:, None], c_in, axis=1)
     return BinaryConv(selems, operations, selems.any(axis=(2, 3)), combine, layer.padding,
-                      exact, neurons.exact)
+                      exact, neurons.exact, complement_inputs=c_in > layer.in_channels)
 
 
 def _dense_layer(index: int, layer: DenseLUI, method: str, report: list) -> BinaryDense:
@@ -123,6 +123,9 @@ def exactness_levels(network: MorphologicalNetwork) -> list[tuple[float, float]]
             continue
         if isinstance(layer, BiSEL):
             v1, v2 = _bisel_levels(layer, v1, v2)
+        elif isinstance(layer, BiSE) and layer.read_channels > layer.in_channels:
+            # the complements of values in [0, v1] u [v2, 1] lie in [0, 1 - v2] u [1 - v1, 1]
+            v1, v2 = layer.neurons.output_levels(max(v1, 1 - v2), min(v2, 1 - v1))
         else:
             v1, v2 = layer.neurons.output_levels(v1, v2)
         levels.append((v1, v2))
@@ -258,7 +261,8 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
                 n, _, height, width = smooth_out.shape
                 windows = torch.randint(height * width, (n, CALIBRATION_WINDOWS),
                                         generator=generator)
-                window_bits = _windows(bits, layer.kernel_size, layer.padding, windows)
+                window_bits = _windows(layer.read(bits), layer.kernel_size, layer.padding,
+                                       windows)
                 target = (smooth_out.flatten(2).transpose(1, 2)[
                     torch.arange(n)[:, None], windows] > 0.5)
                 selems = binary.selems.reshape(binary.out_channels, -1).copy()
@@ -272,7 +276,8 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
                 binary = BinaryConv(selems, np.repeat(operations[:, None], binary.in_channels, 1),
                                     selems.any(axis=(2, 3)),
                                     np.where(operations == EROSION, "and", "or"),
-                                    binary.padding, binary.exact, binary.combine_exact)
+                                    binary.padding, binary.exact, binary.combine_exact,
+                                    complement_inputs=binary.complement_inputs)
                 binarized.layers[convs[position]] = binary
             # what the predictor computes, on packed bits (any BinaryConv, BiSEL ones included)
             bits = torch.as_tensor(binary(pack(bits.numpy() > 0.5)).unpack(), dtype=torch.float32)

@@ -365,6 +365,13 @@ class BiSE(nn.Module):
         Odd kernel size.
     padding : {"replicate", "zeros"}, default="replicate"
         Padding of the input; the binarized layer uses the same, so exactness holds at borders.
+    complement_inputs : bool, default=False
+        Read the complements ``1 - x`` of the input channels too (after them): each neuron's
+        element then spans ``2 * in_channels`` channels, and the erosions and dilations are no
+        longer increasing in ``x``: binarized, an erosion reads some pixels set and others
+        unset (a hit-or-miss), a dilation is any OR of pixels and of their complements. On
+        binary inputs the complements are binary too, so exact binarization holds as it does
+        without them.
     **neuron_options
         ``threshold``, ``weight_reparametrization``, ``bias_reparametrization``, ``device``,
         ``dtype`` (see :class:`MorphologicalNeurons`).
@@ -372,28 +379,40 @@ class BiSE(nn.Module):
     Shape: input ``(N, in_channels, H, W)``, output ``(N, out_channels, H, W)`` in ``[0, 1]``.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, padding="replicate", **options):
+    def __init__(self, in_channels, out_channels, kernel_size, padding="replicate",
+                 complement_inputs: bool = False, **options):
         super().__init__()
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.padding = check_option(padding, "padding", PADDINGS)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.complement_inputs = bool(complement_inputs)
         self.neurons = MorphologicalNeurons(
-            out_channels, (in_channels, *self.kernel_size), **options
+            out_channels, (self.read_channels, *self.kernel_size), **options
         )
+
+    @property
+    def read_channels(self) -> int:
+        """Channels that the elements span: the inputs, and their complements if read."""
+        return self.in_channels * (2 if getattr(self, "complement_inputs", False) else 1)
+
+    def read(self, x: torch.Tensor) -> torch.Tensor:
+        """The channels that the neurons read: ``x``, then ``1 - x`` with complement inputs."""
+        return torch.cat([x, 1 - x], dim=1) if getattr(self, "complement_inputs", False) else x
 
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """Outputs in ``[0, 1]``, or their logits (see
         :meth:`MorphologicalNeurons.pre_activation_to_logit`) with ``logits=True``."""
-        weight, padded = self.neurons.weight, pad(x, self.kernel_size, self.padding)
+        weight, padded = self.neurons.weight, pad(self.read(x), self.kernel_size, self.padding)
         pre = F.conv2d(padded, weight)
         elements = None if logits else self.neurons.binarized_weight()
         hard = None if elements is None else F.conv2d(padded.detach(), elements)
         return self.neurons.output(pre, logits, weight=weight, binarized_pre=hard)
 
     def extra_repr(self) -> str:
+        complements = ", complement_inputs=True" if self.read_channels > self.in_channels else ""
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"padding={self.padding!r}"
+            f"padding={self.padding!r}{complements}"
         )
 
 

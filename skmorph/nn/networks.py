@@ -270,6 +270,7 @@ def build_network(
     pool_size: int = 2,
     conv_layer: str = "bisel",
     conv_readout: str = "last",
+    conv_complements: bool = False,
     **neuron_options,
 ) -> MorphologicalNetwork:
     """Build a :class:`MorphologicalNetwork`.
@@ -306,6 +307,11 @@ def build_network(
     conv_readout : {"last", "all"}
         What the dense part or the head reads: the last convolutional layer's maps, or those
         of every layer (see :class:`MorphologicalNetwork`); ``n_features`` must count them.
+    conv_complements : bool
+        BiSE layers after the first read the complements of their input maps too
+        (``complement_inputs`` of :class:`~skmorph.nn.BiSE`): their neurons become general
+        threshold functions of the maps instead of increasing ones. Needs
+        ``conv_layer="bise"``.
     **neuron_options
         Passed to every layer (``threshold``, reparametrizations, ``device``, ``dtype``).
     """
@@ -328,11 +334,20 @@ def build_network(
             f"({len(conv_channels)}), got {pooling!r}"
         )
     pools = [None if p is None else BlockPooling(p, pool_size) for p in poolings]
+    bisel = check_option(conv_layer, "conv_layer", CONV_LAYERS) == "bisel"
+    if conv_complements and bisel:
+        raise ValueError("conv_complements=True needs conv_layer='bise' (BiSEL layers read "
+                         "each input channel alone)")
     conv_layers = []
     channels = in_channels
-    for out_channels, kernel_size in zip(conv_channels, kernel_sizes, strict=True):
-        kind = BiSEL if check_option(conv_layer, "conv_layer", CONV_LAYERS) == "bisel" else BiSE
-        conv_layers.append(kind(channels, out_channels, kernel_size, padding, **neuron_options))
+    for index, (out_channels, kernel_size) in enumerate(zip(conv_channels, kernel_sizes,
+                                                            strict=True)):
+        if bisel:
+            layer = BiSEL(channels, out_channels, kernel_size, padding, **neuron_options)
+        else:
+            layer = BiSE(channels, out_channels, kernel_size, padding,
+                         complement_inputs=bool(conv_complements and index), **neuron_options)
+        conv_layers.append(layer)
         channels = out_channels
     dense_layers = []
     features = n_features

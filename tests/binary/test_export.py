@@ -75,6 +75,17 @@ def readout_network(rng):
                             image_shape=(1, 13, 7), conv_readout="all")
 
 
+def complement_network(rng):
+    """The second conv layer reads the 2 pooled maps of the first and their complements."""
+    pooled = pooled_network(rng)
+    second = BinaryConv(_selems(rng, 3, 4, 3), [["dilation", "erosion", "erosion", "dilation"]] * 3,
+                        [[True, False, True, True], [False, True, True, False], [True] * 4],
+                        ["or", "and", "and"], "replicate", complement_inputs=True)
+    layers = [*pooled.layers[:3], second, *pooled.layers[4:]]
+    return BinarizedNetwork(layers, task="classification", classes=np.array([0, 1, 2]),
+                            image_shape=(1, 13, 7))
+
+
 def binary_output_network(rng):
     hidden = np.zeros((3, 4), bool)
     hidden[[0, 1, 2, 2], [0, 1, 2, 3]] = True
@@ -110,6 +121,7 @@ def packed_network(rng):
 
 NETWORKS = {"dense": dense_network, "packed": packed_network, "conv": conv_network,
             "pooled": pooled_network, "readout": readout_network,
+            "complements": complement_network,
             "binary output": binary_output_network, "image": image_network}
 
 
@@ -254,6 +266,10 @@ def _layer(data, kind):
         ("pooled", lambda d: d.__setitem__("conv_readout", "all"), "n_inputs|supports"),
         ("readout", lambda d: d.__setitem__("conv_readout", "first"), "conv_readout"),
         ("image", lambda d: d.__setitem__("conv_readout", "all"), "conv_readout"),
+        ("complements", lambda d: d["layers"][3].__setitem__("complement_inputs", "yes"),
+         "complement_inputs"),
+        ("complements", lambda d: d["layers"][3].pop("complement_inputs"), "selems"),
+        ("pooled", lambda d: d["layers"][3].__setitem__("complement_inputs", True), "selems"),
     ],
 )
 def test_reported_cases_are_refused_naming_the_field(name, mutate, message):

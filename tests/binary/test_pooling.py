@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from skmorph.binary import BinarizedNetwork, BinaryPooling, Thresholds
+from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryPooling, Thresholds
 from skmorph.estimators import binarize_network
 from skmorph.morphology import pack
 from skmorph.nn import BlockPooling, build_network, conv_features
@@ -45,12 +45,15 @@ def test_torch_pooling_is_max_or_min_of_blocks(operation):
 
 
 @pytest.mark.parametrize("conv_readout", ["last", "all"])
-@pytest.mark.parametrize("conv_layer", ["bisel", "bise"])
+@pytest.mark.parametrize("conv_layer", ["bisel", "bise", "bise, complements"])
 @pytest.mark.parametrize("seed", range(6))
 def test_pooled_network_binarizes_exactly(seed, conv_layer, conv_readout):
     """Property: random activated networks with pooling after their BiSELs, random binary
     images: the float network thresholded at 1/2 equals the binarized network, every time;
-    the dense part reading the last conv layer's maps or those of every conv layer."""
+    the dense part reading the last conv layer's maps or those of every conv layer; BiSE
+    layers after the first reading the complements of their inputs or not."""
+    complements = conv_layer.endswith("complements")
+    conv_layer = conv_layer.split(",")[0]
     rng = np.random.default_rng(seed)
     channels = [[3], [3, 2], [2, 3, 2]][seed % 3]
     pooling = [["dilation", "erosion", None][(seed + i) % 3] for i in range(len(channels))]
@@ -63,9 +66,11 @@ def test_pooled_network_binarizes_exactly(seed, conv_layer, conv_readout):
         in_channels=2, conv_channels=channels, kernel_sizes=3, pooling=pooling, pool_size=size,
         n_features=n_features, hidden_layer_sizes=[12],
         n_outputs=4, output_layer="binary", padding=["zeros", "replicate"][seed % 2],
-        conv_layer=conv_layer, conv_readout=conv_readout,
+        conv_layer=conv_layer, conv_readout=conv_readout, conv_complements=complements,
     )
     assert network.n_conv_features(2, height, width) == n_features
+    assert [getattr(layer, "complement_inputs", False) for layer in network.conv_layers] == [
+        complements and index > 0 for index in range(len(channels))]
     activate(network, rng)
     binarized, report = binarize_network(
         network, [Thresholds(np.full((2, 1), 0.5))], method="exact", classes=np.arange(4),
@@ -91,6 +96,8 @@ def test_pooling_parameters_are_checked():
         BinaryPooling("max")
     with pytest.raises(ValueError, match="pooling"):
         build_network(in_channels=1, conv_channels=[2, 2], pooling=["dilation"])
+    with pytest.raises(ValueError, match="conv_complements"):
+        build_network(in_channels=1, conv_channels=[2, 2], conv_complements=True)
 
 
 def readout_network(rng, n_outputs):
@@ -141,3 +148,28 @@ def test_head_on_conv_maps_reads_them_unpacked(n_images):
     np.testing.assert_allclose(scores, head(pack_samples(features.T), n_images), atol=1e-5)
     np.testing.assert_allclose(scores, features @ head.weight.T.astype(float) + head.bias,
                                rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("padding", ["zeros", "replicate"])
+def test_conv_with_complement_inputs_reads_the_complements(padding):
+    """A BinaryConv with complement inputs on x equals the same layer without them on
+    [x, not x], at widths around word boundaries (the complements' bits beyond the width
+    stay zero)."""
+    rng = np.random.default_rng(3)
+    selems = rng.random((3, 4, 3, 3)) < 0.4
+    selems[..., 1, 1] = True
+    operations = rng.choice(["erosion", "dilation"], size=(3, 4))
+    active = rng.random((3, 4)) < 0.7
+    combine = ["or", "and", "or"]
+    with_complements = BinaryConv(selems, operations, active, combine, padding,
+                                  complement_inputs=True)
+    plain = BinaryConv(selems, operations, active, combine, padding)
+    for width in (5, 63, 64, 65):
+        images = rng.random((2, 2, 6, width)) < 0.5
+        output = with_complements(pack(images))
+        expected = plain(pack(np.concatenate([images, ~images], axis=1)))
+        np.testing.assert_array_equal(output.unpack(), expected.unpack())
+        assert np.array_equal(pack(output.unpack()).words, output.words)
+    with pytest.raises(ValueError, match="complement_inputs"):
+        BinaryConv(selems[:, :3], operations[:, :3], active[:, :3], combine, padding,
+                   complement_inputs=True)

@@ -112,3 +112,27 @@ def test_pickled_convolutional_predictor_runs_where_torch_cannot_be_imported(
     )
     assert result.returncode == 0, result.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), conv_fitted.predict(X_test))
+
+
+def test_conv_complements(digits):
+    """conv_complements: the second layer reads the first layer's maps and their complements,
+    in the float network and in its binarized predictor (calibrated too), which loads and
+    predicts alike after pickling; BiSEL layers refuse it."""
+    X_train, X_test, y_train, y_test = digits
+    model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(4, 8), conv_complements=True,
+                             max_epochs=3, random_state=0, device="cpu").fit(X_train, y_train)
+    first, second = model.network_.conv_layers
+    assert not first.complement_inputs and second.complement_inputs
+    assert tuple(second.neurons.weight.shape) == (8, 8, 3, 3)  # 4 maps and their complements
+    convs = [layer for layer in model.binarized_.layers if isinstance(layer, BinaryConv)]
+    assert [(conv.in_channels, conv.complement_inputs) for conv in convs] == [
+        (6, False), (8, True)]  # the level sets of the first layer carry their own complements
+    assert model.score(X_test, y_test) > 0.4  # learns (chance: 0.1)
+    calibrated, report = model.binarize("calibrated", X_train, y_train, return_report=True)
+    assert [entry["layer"] for entry in report["calibration"]] == ["conv0", "conv1"]
+    assert calibrated.layers[3].complement_inputs
+    loaded = pickle.loads(pickle.dumps(calibrated))
+    np.testing.assert_array_equal(loaded.predict(X_test), calibrated.predict(X_test))
+    with pytest.raises(ValueError, match="conv_complements"):
+        BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(2, 2), conv_layer="bisel",
+                         conv_complements=True).fit(X_train[:50], y_train[:50])
