@@ -413,6 +413,8 @@ class BinaryConv(_Layer):
         both (the elements' channels), the images it is called on have half as many.
     """
 
+    complement_inputs = False  # the default of layers pickled before the option
+
     def __init__(
         self, selems, operations, active, combine, padding, exact=None, combine_exact=None,
         complement_inputs: bool = False,
@@ -436,7 +438,7 @@ class BinaryConv(_Layer):
     def __call__(self, images: PackedImage) -> PackedImage:
         """Packed ``(n, in_channels, H, words)`` -> packed ``(n, out_channels, H, words)``
         (``in_channels // 2`` channels in with complement inputs)."""
-        if getattr(self, "complement_inputs", False):
+        if self.complement_inputs:
             images = PackedImage(np.concatenate([images.words, (~images).words], axis=1),
                                  images.width)
         words = images.words
@@ -557,7 +559,7 @@ class BinaryConv(_Layer):
             "padding": self.padding,
             "exact": self.exact.tolist(),
             "combine_exact": self.combine_exact.tolist(),
-            **({"complement_inputs": True} if getattr(self, "complement_inputs", False)
+            **({"complement_inputs": True} if self.complement_inputs
                else {}),
         }
 
@@ -605,7 +607,7 @@ class BinaryConv(_Layer):
             f"BinaryConv: {self.in_channels} -> {self.out_channels} channels, {kh}x{kw} "
             f"elements, padding={self.padding!r}"
         )
-        if getattr(self, "complement_inputs", False):
+        if self.complement_inputs:
             header += (f" (channels {self.in_channels // 2}-{self.in_channels - 1} are the "
                        f"complements of the {self.in_channels // 2} inputs)")
         return "\n".join([header, *describe_operations(self.as_morphology())])

@@ -285,9 +285,6 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             raise ValueError(
                 f"input_shape must be (H, W) or (C, H, W), got {self.input_shape!r}"
             )
-        if params.conv_complements and params.conv_layer != "bise":
-            raise ValueError("conv_complements=True needs conv_layer='bise' (BiSEL layers read "
-                             "each input channel alone)")
         if n_conv and params.input_shape is None:
             raise ValueError("hidden_channels needs input_shape, the (C, H, W) of the images")
         if not params.hidden_layer_sizes and params.output_layer == "linear" and not n_conv:

@@ -69,7 +69,7 @@ def _bise_layer(index: int, layer: BiSE, method: str, report: list) -> BinaryCon
     combine = np.where(neurons.operation == EROSION, "and", "or")
     exact = np.repeat(neurons.exact[:, None], c_in, axis=1)
     return BinaryConv(selems, operations, selems.any(axis=(2, 3)), combine, layer.padding,
-                      exact, neurons.exact, complement_inputs=c_in > layer.in_channels)
+                      exact, neurons.exact, complement_inputs=layer.complement_inputs)
 
 
 def _dense_layer(index: int, layer: DenseLUI, method: str, report: list) -> BinaryDense:
@@ -123,7 +123,7 @@ def exactness_levels(network: MorphologicalNetwork) -> list[tuple[float, float]]
             continue
         if isinstance(layer, BiSEL):
             v1, v2 = _bisel_levels(layer, v1, v2)
-        elif isinstance(layer, BiSE) and layer.read_channels > layer.in_channels:
+        elif isinstance(layer, BiSE) and layer.complement_inputs:
             # the complements of values in [0, v1] u [v2, 1] lie in [0, 1 - v2] u [1 - v1, 1]
             v1, v2 = layer.neurons.output_levels(max(v1, 1 - v2), min(v2, 1 - v1))
         else:

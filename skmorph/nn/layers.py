@@ -379,6 +379,8 @@ class BiSE(nn.Module):
     Shape: input ``(N, in_channels, H, W)``, output ``(N, out_channels, H, W)`` in ``[0, 1]``.
     """
 
+    complement_inputs = False  # the default of layers pickled before the option
+
     def __init__(self, in_channels, out_channels, kernel_size, padding="replicate",
                  complement_inputs: bool = False, **options):
         super().__init__()
@@ -393,11 +395,11 @@ class BiSE(nn.Module):
     @property
     def read_channels(self) -> int:
         """Channels that the elements span: the inputs, and their complements if read."""
-        return self.in_channels * (2 if getattr(self, "complement_inputs", False) else 1)
+        return self.in_channels * (2 if self.complement_inputs else 1)
 
     def read(self, x: torch.Tensor) -> torch.Tensor:
         """The channels that the neurons read: ``x``, then ``1 - x`` with complement inputs."""
-        return torch.cat([x, 1 - x], dim=1) if getattr(self, "complement_inputs", False) else x
+        return torch.cat([x, 1 - x], dim=1) if self.complement_inputs else x
 
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """Outputs in ``[0, 1]``, or their logits (see
@@ -409,7 +411,7 @@ class BiSE(nn.Module):
         return self.neurons.output(pre, logits, weight=weight, binarized_pre=hard)
 
     def extra_repr(self) -> str:
-        complements = ", complement_inputs=True" if self.read_channels > self.in_channels else ""
+        complements = ", complement_inputs=True" if self.complement_inputs else ""
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"padding={self.padding!r}{complements}"
