@@ -15,7 +15,9 @@ classifier), against ``nn.Conv2d`` layers of the same shape with ReLU and max po
 gray images, whose head reads the same maps; every model gets ``--epochs`` epochs, batch
 ``--batch-size``, Adam at ``--learning-rate`` (the float CNN at ``--cnn-learning-rate``).
 ``--regularization activable --regularization-weight 0.01 --regularization-delay-epochs 6``
-adds the PA term after 6 epochs; ``--gap-report`` prints where the binarization gap lies (the
+adds the PA term after 6 epochs; ``--teacher cnn`` distils the BiMoNN from a float CNN of its
+shape trained first within its fit (``teacher="cnn"``); ``--warmup`` is its
+``learning_rate_warmup``; ``--gap-report`` prints where the binarization gap lies (the
 hidden outputs thresholded, the head refitted on them, the predictor's own bits).
 
 Data: the IDX files of Fashion-MNIST (Debian's ``dataset-fashion-mnist``) or MNIST, the official
@@ -132,6 +134,9 @@ def conv_bimonn(data, args, seed):
         binarization=args.binarization, device="cpu",
         verbose=args.verbose, regularization=args.regularization,
         conv_complements=args.conv_complements,
+        learning_rate_warmup=args.warmup, teacher=args.teacher,
+        distillation_weight=args.distillation_weight,
+        distillation_temperature=args.distillation_temperature,
         regularization_weight=args.regularization_weight,
         regularization_delay=args.regularization_delay_epochs
         * -(-len(data[1]) // args.batch_size),
@@ -259,6 +264,11 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
     for seed in args.seeds:
         floating, binarized, exact, seconds = conv_bimonn(data, args, seed)
         maps = ", later layers read maps and complements" if args.conv_complements else ""
+        if args.warmup:
+            maps += f", warmup {args.warmup:g}"
+        if args.teacher:
+            maps += (f", distilled from a float CNN (weight {args.distillation_weight:g}, "
+                     f"T {args.distillation_temperature:g})")
         print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={args.n_thresholds} "
               f"+ complements{maps}, head reads {readout}, {args.binarization} binarization"
               f"{regularization} | {seed} "
@@ -302,6 +312,12 @@ def main() -> None:
                         help="epochs before the regularization starts")
     parser.add_argument("--conv-complements", action="store_true",
                         help="conv layers after the first read the complements of their maps too")
+    parser.add_argument("--warmup", type=float, default=0.0,
+                        help="learning_rate_warmup of the convolutional BiMoNN")
+    parser.add_argument("--teacher", choices=["cnn"], default=None,
+                        help="distil the convolutional BiMoNN from a float CNN of its shape")
+    parser.add_argument("--distillation-weight", type=float, default=0.7)
+    parser.add_argument("--distillation-temperature", type=float, default=4.0)
     parser.add_argument("--gap-report", action="store_true",
                         help="after the convolutional BiMoNN, where its binarization gap lies")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])

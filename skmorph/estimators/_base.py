@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import textwrap
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -67,6 +68,7 @@ SHARED_CONSTRAINTS = {
     "batch_size": [_POSITIVE_INT],
     "learning_rate": [Interval(0, None, closed="neither")],
     "learning_rate_schedule": [Options(("plateau", "cosine"))],
+    "learning_rate_warmup": [Interval(0, 1, closed="left")],
     "early_stopping": [Boolean()],
     "validation_fraction": [Interval(0, 1, closed="neither")],
     "n_iter_no_change": [_POSITIVE_INT],
@@ -143,6 +145,13 @@ SHARED_PARAMETER_DOCS = {
         '``"plateau"``: halved after 5 epochs without improvement (of the validation score, '
         'or of the training loss); ``"cosine"``: decayed to 0 along a half cosine over '
         "``max_epochs``, step by step (for a fixed budget).",
+    ),
+    "learning_rate_warmup": (
+        "float",
+        "Fraction of the training steps (``max_epochs`` times the batches per epoch) over "
+        "which the learning rate rises linearly to ``learning_rate`` before the schedule "
+        "(the cosine decay spans the remaining steps); 0: none. See "
+        ":class:`skmorph.nn.TrainingOptions` (``warmup_steps``).",
     ),
     "early_stopping": (
         "bool",
@@ -273,6 +282,7 @@ class BiMoNNBase(BaseEstimator):
         if partial:  # one pass at the learning rate, whatever the schedule
             params.max_epochs, params.early_stopping = 1, False
             params.learning_rate_schedule = "plateau"
+            params.learning_rate_warmup = 0.0
         if warm:
             self._check_same_structure(params)
         previous = dict(self.__dict__)
@@ -297,6 +307,7 @@ class BiMoNNBase(BaseEstimator):
         train_index, validation_index = self._split(params, data, rng)
         if validation_index is not None:
             data.train_index, data.scored_index = train_index, validation_index
+        data.targets = self._training_targets(params, data, train_index, device, rng)
         starts = [None] if warm else self._starts(params, data)
         # each start has its own random stream: start k does not depend on how many draws the
         # starts before it made (fine-tuning, early stopping)
@@ -387,6 +398,8 @@ class BiMoNNBase(BaseEstimator):
             tol=params.tol,
             verbose=params.verbose,
             logits=self._uses_logits(params),
+            warmup_steps=round(params.learning_rate_warmup * max_epochs
+                               * math.ceil(len(inputs) / params.batch_size)),
         )
         regularizer = Regularizer(
             params.regularization,
@@ -506,6 +519,12 @@ class BiMoNNBase(BaseEstimator):
     def _refine(self, params, data, context, candidate: Candidate, generator) -> Candidate:
         """A start's kept candidate, improved after training (the transformer's polish)."""
         return candidate
+
+    def _training_targets(self, params, data: TrainingData, train_index, device, rng):
+        """What the loss compares the network's outputs with (the classifier's distillation
+        adds the teacher's probabilities to the labels); ``train_index``: the samples that
+        training uses (``None``: all)."""
+        return data.targets
 
     def _uses_logits(self, params) -> bool:
         return False

@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = [
     "Boolean",
+    "HasMethods",
     "Interval",
     "InvalidParameterError",
     "Options",
@@ -108,6 +109,22 @@ class Boolean:
 
     def __str__(self) -> str:
         return "a bool"
+
+
+@dataclass(frozen=True)
+class HasMethods:
+    """An object with all the given methods (such as a scikit-learn estimator)."""
+
+    methods: tuple
+
+    def accept(self, value):
+        if isinstance(value, str) or not all(callable(getattr(value, name, None))
+                                              for name in self.methods):
+            raise _Rejected
+        return value
+
+    def __str__(self) -> str:
+        return f"an object with methods {', '.join(self.methods)}"
 
 
 @dataclass(frozen=True)

@@ -265,6 +265,7 @@ default="activated"
         batch_size=32,
         learning_rate=5e-2,
         learning_rate_schedule="plateau",
+        learning_rate_warmup=0.0,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,

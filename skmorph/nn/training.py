@@ -48,6 +48,13 @@ class TrainingOptions:
     logits : bool
         Give the loss function the logits of the last morphological layer
         (``network(X, logits=True)``) instead of its outputs in ``[0, 1]``.
+    warmup_steps : int
+        Steps over which the learning rate rises linearly from ``learning_rate / warmup_steps``
+        to ``learning_rate`` before the schedule proper (the cosine decay then spans the
+        remaining steps; the plateau rule starts after the warmup). A network whose head reads
+        thousands of correlated binary features takes Adam steps that change its scores by
+        ``learning_rate`` times the number of active features: the warmup keeps the first
+        steps from throwing it far off.
     binarization_update_every : int or "auto"
         Under ``hidden_outputs="binarized"``, steps between recomputations of the binarized
         neurons (also recomputed at the end of training); ``"auto"``: from the number of
@@ -66,6 +73,7 @@ class TrainingOptions:
     lr_factor: float = 0.5
     verbose: int = 0
     logits: bool = False
+    warmup_steps: int = 0
     binarization_update_every: int | str = "auto"
 
 
@@ -157,9 +165,14 @@ def train(
     optimizer = torch.optim.Adam(
         network.parameters(), lr=options.learning_rate, betas=tuple(options.betas)
     )
+    warmup = int(options.warmup_steps)
     if options.schedule == "cosine":
         steps = options.max_epochs * math.ceil(X.shape[0] / options.batch_size)
-        cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
+        if warmup:
+            cosine = torch.optim.lr_scheduler.LambdaLR(
+                optimizer, lambda step: _warmup_cosine(step, warmup, steps))
+        else:
+            cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(steps, 1))
         scheduler = None
     else:
         cosine = None
@@ -169,6 +182,7 @@ def train(
     banks = network.neuron_banks()
     refresh_every = _binarization_refresh(options, banks)
     step = sum(entry.get("steps", 0) for entry in history)
+    first_step = step
     best_value, best_state, epochs_without_improvement = -math.inf, None, 0
     first_epoch = len(history) + 1
     for epoch in range(first_epoch, first_epoch + options.max_epochs):
@@ -188,6 +202,9 @@ def train(
                 )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if cosine is None and step - first_step < warmup:
+                for group in optimizer.param_groups:
+                    group["lr"] = options.learning_rate * (step - first_step + 1) / warmup
             optimizer.step()
             if cosine is not None:
                 cosine.step()
@@ -212,7 +229,7 @@ def train(
         else:
             monitored = -entry["loss"]
         entry["learning_rate"] = optimizer.param_groups[0]["lr"]
-        if scheduler is not None:
+        if scheduler is not None and step - first_step >= warmup:
             scheduler.step(-monitored)
         if monitored > best_value + options.tol:
             best_value, epochs_without_improvement = monitored, 0
@@ -233,6 +250,14 @@ def train(
     if refresh_every:  # the binarized forward pass of the final weights
         network.refresh_binarization()
     return history
+
+
+def _warmup_cosine(step: int, warmup: int, steps: int) -> float:
+    """Learning-rate factor: linear from ``1 / warmup`` to 1 over the first ``warmup`` steps,
+    then a half cosine from 1 to 0 over the remaining ones."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(steps - warmup, 1)))
 
 
 def _binarization_refresh(options: TrainingOptions, banks) -> int:

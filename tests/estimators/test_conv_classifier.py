@@ -1,10 +1,14 @@
 """The convolutional classifier: automatic architecture, training on its binarized network,
 pickled and loaded without torch."""
 
+import math
 import pickle
+from typing import ClassVar
 
 import numpy as np
 import pytest
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
 
 from skmorph import BiMoNNClassifier
 from skmorph.binary import BinaryConv, BinaryPooling, LinearHead, Thresholds
@@ -136,3 +140,68 @@ def test_conv_complements(digits):
     with pytest.raises(ValueError, match="conv_complements"):
         BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(2, 2), conv_layer="bisel",
                          conv_complements=True).fit(X_train[:50], y_train[:50])
+
+
+class RecordingTeacher(LogisticRegression):
+    """A logistic regression that records the number of samples of each fit."""
+
+    fitted_sizes: ClassVar[list] = []
+
+    def fit(self, X, y):
+        RecordingTeacher.fitted_sizes.append(len(X))
+        return super().fit(X, y)
+
+
+def small_conv(**params):
+    return BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(4, 8), max_epochs=2,
+                            random_state=0, device="cpu", **params)
+
+
+def test_distillation_from_a_float_cnn_trains_on_the_teachers_probabilities(digits):
+    X_train, X_test, y_train, _ = digits
+    labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
+                       "eight", "nine"])[y_train]
+    model = small_conv(teacher="cnn").fit(X_train, labels)
+    plain = small_conv().fit(X_train, labels)
+    assert model.predict(X_test[:5]).dtype == labels.dtype
+    # the loss includes the teacher's term: it differs from the labels-only training's
+    assert model.history_[0]["data_loss"] != pytest.approx(plain.history_[0]["data_loss"])
+    again = small_conv(teacher="cnn").fit(X_train, labels)
+    np.testing.assert_array_equal(model.predict_proba(X_test), again.predict_proba(X_test))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_estimator_teacher_is_cloned_and_fitted_on_the_training_part(digits):
+    X_train, _, y_train, _ = digits
+    RecordingTeacher.fitted_sizes.clear()
+    teacher = RecordingTeacher(max_iter=50)
+    small_conv(teacher=teacher, early_stopping=True, validation_fraction=0.2).fit(
+        X_train, y_train)
+    assert RecordingTeacher.fitted_sizes == [len(X_train) - math.ceil(0.2 * len(X_train))]
+    assert not hasattr(teacher, "coef_")  # cloned, not fitted in place
+    frozen = FrozenEstimator(LogisticRegression(max_iter=50).fit(X_train, y_train))
+    model = small_conv(teacher=frozen, distillation_weight=1.0).fit(X_train, y_train)
+    assert model.score(X_train, y_train) > 0.3
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_distillation_parameters_are_checked(digits):
+    X_train, _, y_train, _ = digits
+    X, y = X_train[:100], y_train[:100]
+    with pytest.raises(ValueError, match=r"'teacher' parameter.*'cnn'"):
+        small_conv(teacher="mlp").fit(X, y)
+    with pytest.raises(ValueError, match=r"'distillation_weight' parameter.*0, 1"):
+        small_conv(teacher="cnn", distillation_weight=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="'learning_rate_warmup' parameter"):
+        small_conv(learning_rate_warmup=1.0).fit(X, y)
+    with pytest.raises(ValueError, match="teacher='cnn' needs convolutional layers"):
+        BiMoNNClassifier(max_epochs=1, teacher="cnn", device="cpu").fit(X, y)
+    with pytest.raises(ValueError, match="teacher needs output_layer='linear'"):
+        small_conv(teacher="cnn", output_layer="binary").fit(X, y)
+    with pytest.raises(ValueError, match="partial_fit does not distil"):
+        small_conv(teacher="cnn").partial_fit(X, y, classes=np.arange(10))
+    model = small_conv()
+    with pytest.raises(ValueError, match="the teacher predicts classes that y does not have"):
+        model.set_params(teacher=FrozenEstimator(
+            LogisticRegression(max_iter=20).fit(X_train, y_train))).fit(X[y < 5], y[y < 5])
+    assert not hasattr(model, "network_")  # nothing half-fitted

@@ -173,3 +173,39 @@ def test_regularization_is_delayed_then_lowers_the_distance(kind):
 def test_regularizer_rejects_unknown_kind():
     with pytest.raises(ValueError, match="regularization"):
         Regularizer("l1", 1.0)
+
+
+def _learning_rates(schedule, warmup_steps, epochs=4, n=64, batch_size=16):
+    """The learning rate of every optimizer step of a small training run."""
+    rates = []
+    handle = register_optimizer_step_post_hook(
+        lambda optimizer, args, kwargs: rates.append(optimizer.param_groups[0]["lr"]))
+    images = torch.tensor(np.random.default_rng(0).random((n, 8, 8)) < 0.5,
+                          dtype=torch.float32)[:, None]
+    network = build_network(in_channels=1, conv_channels=[1], kernel_sizes=3)
+    network.reset_parameters(0.5, torch.Generator().manual_seed(0))
+    try:
+        train(network, F.binary_cross_entropy, images, images,
+              options=TrainingOptions(max_epochs=epochs, batch_size=batch_size,
+                                      learning_rate=0.01, schedule=schedule,
+                                      warmup_steps=warmup_steps, n_iter_no_change=epochs),
+              regularizer=Regularizer(), generator=torch.Generator().manual_seed(0))
+    finally:
+        handle.remove()
+    return np.array(rates)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "plateau"])
+def test_warmup_raises_the_learning_rate_linearly_then_hands_over_to_the_schedule(schedule):
+    rates = _learning_rates(schedule, warmup_steps=5)  # 16 steps: 4 epochs of 4 batches
+    np.testing.assert_allclose(rates[:5], 0.01 * np.arange(1, 6) / 5)
+    if schedule == "cosine":  # a half cosine over the 11 remaining steps, from the peak
+        np.testing.assert_allclose(rates[5:], 0.005 * (1 + np.cos(np.pi * np.arange(11) / 11)))
+    else:
+        assert np.all(rates[5:] <= 0.01) and rates[5] == 0.01
+
+
+def test_without_warmup_the_cosine_schedule_starts_at_the_learning_rate():
+    rates = _learning_rates("cosine", warmup_steps=0)
+    assert rates[0] == 0.01
+    assert np.all(np.diff(rates) < 0)
