@@ -135,6 +135,7 @@ def conv_bimonn(data, args, seed):
         verbose=args.verbose, regularization=args.regularization,
         conv_complements=args.conv_complements,
         learning_rate_warmup=args.warmup, teacher=args.teacher,
+        hidden_outputs=args.hidden_outputs,
         distillation_weight=args.distillation_weight,
         distillation_temperature=args.distillation_temperature,
         regularization_weight=args.regularization_weight,
@@ -266,6 +267,8 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
         maps = ", later layers read maps and complements" if args.conv_complements else ""
         if args.warmup:
             maps += f", warmup {args.warmup:g}"
+        if args.hidden_outputs != "smooth":
+            maps += f", hidden outputs {args.hidden_outputs}"
         if args.teacher:
             maps += (f", distilled from a float CNN (weight {args.distillation_weight:g}, "
                      f"T {args.distillation_temperature:g})")
@@ -314,6 +317,9 @@ def main() -> None:
                         help="conv layers after the first read the complements of their maps too")
     parser.add_argument("--warmup", type=float, default=0.0,
                         help="learning_rate_warmup of the convolutional BiMoNN")
+    parser.add_argument("--hidden-outputs", default="smooth",
+                        choices=["smooth", "binary", "binarized"],
+                        help="hidden_outputs of the convolutional BiMoNN")
     parser.add_argument("--teacher", choices=["cnn"], default=None,
                         help="distil the convolutional BiMoNN from a float CNN of its shape")
     parser.add_argument("--distillation-weight", type=float, default=0.7)
