@@ -128,8 +128,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         convolutional network reads thousands of binary features, and Adam's first full-size
         steps throw it off: on 20 000 Fashion-MNIST images the first epoch's mean loss was
         2.52 without warmup and 0.91 with 0.1, and the float network gained 0.3 point after 4
-        epochs; on the full set, together with distillation, it gained nothing
-        (benchmarks/README.md), so it is not the default.
+        epochs; on the full set it gained nothing with distillation and lost 0.7 point
+        (binarized) with ``hidden_outputs="binary"`` (benchmarks/README.md): not the default.
     hidden_outputs : {"smooth", "binary", "binarized"}, default="smooth"
         What the hidden layers pass on in training (see
         :class:`skmorph.nn.MorphologicalNetwork`): ``"smooth"``, their outputs in ``[0, 1]``
