@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skmorph.nn.networks import conv_features
+
 __all__ = ["FloatCNN", "distillation_loss", "fit_float_cnn", "soften"]
 
 TEACHER_LEARNING_RATE = 1e-3  # Adam, cosine schedule (benchmarks/bench_classification.py)
@@ -45,19 +47,18 @@ class FloatCNN(nn.Module):
                  channels: Sequence[int], kernel_sizes: Sequence[int], pool_size: int | None,
                  n_classes: int, readout: str, mean: torch.Tensor, std: torch.Tensor):
         super().__init__()
-        stages, height, width, features = [], *image_shape, []
+        n_features = conv_features(in_channels, *image_shape, channels,
+                                   [pool_size] * len(channels), readout)
+        stages = []
         for out_channels, kernel in zip(channels, kernel_sizes, strict=True):
             pool = nn.Identity() if pool_size is None else nn.MaxPool2d(pool_size)
             stages.append(nn.Sequential(
                 nn.Conv2d(in_channels, out_channels, kernel, padding=kernel // 2), nn.ReLU(),
                 pool))
-            if pool_size is not None:
-                height, width = height // pool_size, width // pool_size
             in_channels = out_channels
-            features.append(out_channels * height * width)
         self.stages = nn.ModuleList(stages)
         self.read_all = readout == "all"
-        self.head = nn.Linear(sum(features) if self.read_all else features[-1], n_classes)
+        self.head = nn.Linear(n_features, n_classes)
         self.register_buffer("mean", mean.view(1, -1, 1, 1))
         self.register_buffer("std", std.view(1, -1, 1, 1))
 
