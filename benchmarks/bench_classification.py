@@ -135,7 +135,7 @@ def conv_bimonn(data, args, seed):
         verbose=args.verbose, regularization=args.regularization,
         conv_complements=args.conv_complements,
         learning_rate_warmup=args.warmup, teacher=args.teacher,
-        hidden_outputs=args.hidden_outputs,
+        hidden_outputs=args.hidden_outputs, normalization=args.normalization,
         distillation_weight=args.distillation_weight,
         distillation_temperature=args.distillation_temperature,
         regularization_weight=args.regularization_weight,
@@ -269,6 +269,8 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
             maps += f", warmup {args.warmup:g}"
         if args.hidden_outputs != "smooth":
             maps += f", hidden outputs {args.hidden_outputs}"
+        if args.normalization:
+            maps += f", {args.normalization} normalization"
         if args.teacher:
             maps += (f", distilled from a float CNN (weight {args.distillation_weight:g}, "
                      f"T {args.distillation_temperature:g})")
@@ -320,6 +322,8 @@ def main() -> None:
     parser.add_argument("--hidden-outputs", default="smooth",
                         choices=["smooth", "binary", "binarized"],
                         help="hidden_outputs of the convolutional BiMoNN")
+    parser.add_argument("--normalization", choices=["batch"], default=None,
+                        help="normalization of the convolutional BiMoNN's neurons")
     parser.add_argument("--teacher", choices=["cnn"], default=None,
                         help="distil the convolutional BiMoNN from a float CNN of its shape")
     parser.add_argument("--distillation-weight", type=float, default=0.7)

@@ -3,9 +3,12 @@
 activations are binary: BatchNorm, then a step (outputs 0/1, straight-through gradient
 clipped to |x| <= 1). Real weights of any sign: how far binary activations alone fall below
 the float CNN (ReLU) of the same shape. Gray images, Adam 1e-3 with a cosine schedule, batch
-128, seed 0; ``relu`` as first argument gives the float CNN.
+128, seed 0; ``relu`` as first argument gives the float CNN. A third argument ``levels``
+feeds it what the BiMoNN reads instead of the gray images: the level sets of
+``n_thresholds=3`` quantile thresholds of the pixels and their complements (6 binary
+channels), so that what the input encoding alone costs shows.
 
-Run: python benchmarks/binary_activation_cnn.py binary 10
+Run: python benchmarks/binary_activation_cnn.py binary 10 [gray|levels]
 
 Prints per epoch: mean training loss, accuracy on 10 000 training images (ten blocks of 1000
 spread over the set) and on the test set.
@@ -20,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from skmorph.datasets import load_mnist
+from skmorph.preprocessing import learn_thresholds
 
 DATA = "/usr/share/datasets/fashion-mnist"
 
@@ -41,13 +45,24 @@ class BinaryActivation(nn.Module):
         return Step.apply(x)
 
 
+def level_sets(images: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+    """``images > t`` for each level ``t``, then their complements: ``(N, 2 L, H, W)``."""
+    bits = (images > levels.view(1, -1, 1, 1)).float()
+    return torch.cat([bits, 1 - bits], dim=1)
+
+
 def main() -> None:
     activation = sys.argv[1] if len(sys.argv) > 1 else "binary"
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     X_train, y_train = load_mnist(DATA, "train")
     X_test, y_test = load_mnist(DATA, "test")
+    inputs = sys.argv[3] if len(sys.argv) > 3 else "gray"
     X_train = torch.as_tensor(X_train, dtype=torch.float32).view(-1, 1, 28, 28) / 255
     X_test = torch.as_tensor(X_test, dtype=torch.float32).view(-1, 1, 28, 28) / 255
+    if inputs == "levels":
+        levels = learn_thresholds(X_train.reshape(-1, 1).numpy(), 3)[0]
+        X_train, X_test = (level_sets(X, torch.as_tensor(levels, dtype=torch.float32))
+                           for X in (X_train, X_test))
     y_train = torch.as_tensor(y_train.astype(np.int64))
     y_test = torch.as_tensor(y_test.astype(np.int64))
     torch.manual_seed(0)
@@ -58,7 +73,7 @@ def main() -> None:
         return nn.ReLU()
 
     stages = nn.ModuleList([
-        nn.Sequential(nn.Conv2d(1, 64, 5, padding=2), act(64), nn.MaxPool2d(2)),
+        nn.Sequential(nn.Conv2d(X_train.shape[1], 64, 5, padding=2), act(64), nn.MaxPool2d(2)),
         nn.Sequential(nn.Conv2d(64, 128, 3, padding=1), act(128), nn.MaxPool2d(2)),
     ])
     head = nn.Linear(64 * 196 + 128 * 49, 10)
@@ -94,7 +109,7 @@ def main() -> None:
         with torch.no_grad():
             test = accuracy(X_test, y_test, range(0, 10000, 1000))
             train = accuracy(X_train, y_train, range(0, 60000, 6000))
-        print(f"{activation} epoch {epoch + 1} loss {total / len(X_train):.4f} train acc "
+        print(f"{activation} {inputs} epoch {epoch + 1} loss {total / len(X_train):.4f} train acc "
               f"{train:.4f} test acc {test:.4f} {time.perf_counter() - start:.0f}s",
               flush=True)
 

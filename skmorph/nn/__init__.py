@@ -9,6 +9,7 @@ from skmorph.nn.distances import (
 )
 from skmorph.nn.layers import (
     LUI,
+    NORMALIZATIONS,
     POOLINGS,
     BiSE,
     BiSEL,
@@ -30,6 +31,7 @@ __all__ = [
     "CONV_LAYERS",
     "CONV_READOUTS",
     "LUI",
+    "NORMALIZATIONS",
     "POOLINGS",
     "REGULARIZATIONS",
     "ActivableSets",

@@ -39,6 +39,7 @@ from skmorph.nn.reparametrization import (
 
 __all__ = [
     "LUI",
+    "NORMALIZATIONS",
     "PADDINGS",
     "POOLINGS",
     "BiSE",
@@ -50,6 +51,9 @@ __all__ = [
 
 PADDINGS = ("replicate", "zeros")
 POOLINGS = ("dilation", "erosion")
+NORMALIZATIONS = (None, "batch")
+BATCH_MOMENTUM = 0.1  # weight of each batch in the running statistics (as nn.BatchNorm)
+BATCH_EPS = 1e-5
 
 
 class MorphologicalNeurons(nn.Module):
@@ -66,6 +70,20 @@ class MorphologicalNeurons(nn.Module):
         See :func:`skmorph.nn.reparametrization.reparametrize_weight`; ``"projected"`` needs
         :meth:`project_` after every optimizer step (the training loop calls it).
     bias_reparametrization : {"softplus", "raw", "clamped", "clamped_detached"}, default="softplus"
+        Not used with ``normalization="batch"``.
+    normalization : {None, "batch"}, default=None
+        ``"batch"``: the neurons compute ``xi(p ((x . w - mu) / sigma - beta))``, with ``mu``
+        and ``sigma`` the mean and standard deviation of each neuron's pre-activation over the
+        batch (and pixels) in training, running averages of them in evaluation (batch
+        normalization, Ioffe & Szegedy, arXiv:1502.03167), and ``beta`` (the raw bias
+        parameter, free) the threshold in standard deviations from the mean. The threshold
+        then follows the pre-activations as the weights learn, and the scale ``p`` acts on
+        standardized pre-activations, so the gradient reaches every neuron whatever the size
+        of its weights. In evaluation it is a plain neuron ``xi(p' (x . w - b))`` with
+        ``b = mu + sigma beta`` and ``p' = p / sigma`` (:attr:`bias`, :meth:`output_scale`):
+        activation, binarization and regularization read those, so binarization stays exact
+        where neurons are activated. :meth:`reset_parameters` starts the neurons as without
+        normalization, for pre-activations of the expected mean and deviation.
 
     Attributes
     ----------
@@ -82,6 +100,8 @@ class MorphologicalNeurons(nn.Module):
         after binarization.
     """
 
+    normalization = None  # the default of banks pickled before the option
+
     def __init__(
         self,
         n_neurons: int,
@@ -90,6 +110,7 @@ class MorphologicalNeurons(nn.Module):
         threshold: str = "tanh",
         weight_reparametrization: str = "positive",
         bias_reparametrization: str = "softplus",
+        normalization: str | None = None,
         device=None,
         dtype=None,
     ):
@@ -102,11 +123,18 @@ class MorphologicalNeurons(nn.Module):
         self.bias_reparametrization = check_option(
             bias_reparametrization, "bias_reparametrization", BIAS_REPARAMETRIZATIONS
         )
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got "
+                             f"{normalization!r}")
+        self.normalization = normalization
         self.weight_shape = tuple(int(s) for s in weight_shape)
         self.n_weights = math.prod(self.weight_shape)
         self.raw_weight = nn.Parameter(torch.empty(n_neurons, *self.weight_shape, **factory))
         self.raw_bias = nn.Parameter(torch.empty(n_neurons, **factory))
         self.scale = Scale(n_neurons, **factory)
+        if normalization == "batch":
+            self.register_buffer("running_mean", torch.zeros(n_neurons, **factory))
+            self.register_buffer("running_var", torch.ones(n_neurons, **factory))
         self.straight_through = False
         self.binarized_forward = False
         self.binarization_method = "activable"
@@ -128,11 +156,38 @@ class MorphologicalNeurons(nn.Module):
 
     def bias_for(self, weight: torch.Tensor | None) -> torch.Tensor:
         """The bias, given this bank's current weights if already computed (the clamped
-        reparametrizations need them; the others do not compute them)."""
+        reparametrizations need them; the others do not compute them). Under batch
+        normalization, the bias of the neurons in evaluation: ``mu + sigma beta`` from the
+        running statistics."""
+        if self.normalization == "batch":
+            return self.running_mean + self._running_std() * self.raw_bias
         if self.bias_reparametrization in ("raw", "softplus"):
             return reparametrize_bias(self.raw_bias, self.bias_reparametrization, None)
         weight = self.weight if weight is None else weight
         return reparametrize_bias(self.raw_bias, self.bias_reparametrization, weight.flatten(1))
+
+    def _running_std(self) -> torch.Tensor:
+        return torch.sqrt(self.running_var + BATCH_EPS)
+
+    def output_scale(self) -> torch.Tensor:
+        """The scale ``p`` that multiplies ``x . w - b``: under batch normalization, ``p``
+        divided by the running standard deviation of the pre-activations."""
+        scale = self.scale()
+        return scale / self._running_std() if self.normalization == "batch" else scale
+
+    def set_bias_and_scale(self, bias: torch.Tensor, scale: torch.Tensor) -> None:
+        """Make the neurons ``xi(scale (x . w - bias))`` (in evaluation under batch
+        normalization: ``beta`` and ``p`` are set for the current running statistics)."""
+        with torch.no_grad():
+            if self.normalization == "batch":
+                std = self._running_std()
+                self.raw_bias.copy_((bias - self.running_mean) / std)
+                scale = scale * std
+            elif self.bias_reparametrization == "raw":
+                self.raw_bias.copy_(bias)
+            else:
+                self.raw_bias.copy_(inverse_softplus(bias))
+            self.scale.log_scale.copy_(torch.log(scale))
 
     def reset_parameters(
         self,
@@ -160,7 +215,9 @@ class MorphologicalNeurons(nn.Module):
         mean of the two smallest weights: it starts as the dilation by all but the smallest).
         ``selem`` (boolean, ``(n_neurons, n_weights)`` or ``(n_neurons, *weight_shape)``) gives
         the starting elements themselves instead of random ones (``support_size`` is then
-        ignored).
+        ignored). Under batch normalization the running statistics start as those of the
+        pre-activations on Bernoulli(``input_mean``) inputs, and ``beta`` and ``p`` give the
+        same starting neurons for them.
         """
         if operation not in (None, EROSION, DILATION):
             raise ValueError(f"operation must be None, 'erosion' or 'dilation', got {operation!r}")
@@ -206,9 +263,11 @@ class MorphologicalNeurons(nn.Module):
                 low = torch.where(erosion, total - inside_min, total - inside_sum)
                 high = torch.where(erosion, inside_sum, inside_min)
                 bias, scale = (low + high) / 2, 6 / (high - low)
-            raw = bias if self.bias_reparametrization == "raw" else inverse_softplus(bias)
-            self.raw_bias.copy_(raw)
-            self.scale.log_scale.copy_(torch.log(scale))
+            if self.normalization == "batch":
+                # the statistics of the pre-activation on Bernoulli(mean) inputs
+                self.running_mean.copy_(mean * flat.sum(1))
+                self.running_var.copy_(mean * (1 - mean) * (flat**2).sum(1))
+            self.set_bias_and_scale(bias, scale)
 
     def refresh_binarization(self) -> None:
         """Compute the binarized neurons (:meth:`binarize` by ``binarization_method``) that
@@ -277,7 +336,13 @@ class MorphologicalNeurons(nn.Module):
     def _scaled(self, pre, channel_dim, weight):
         shape = [1] * pre.dim()
         shape[channel_dim] = -1
-        scale, bias = self.scale().view(shape), self.bias_for(weight).view(shape)
+        if self.normalization == "batch" and self.training:
+            # p ((pre - mean) / std - beta) in one kernel, which also updates the running stats
+            scale = self.scale()
+            return F.batch_norm(pre.movedim(channel_dim, 1), self.running_mean,
+                                self.running_var, scale, -scale * self.raw_bias, training=True,
+                                momentum=BATCH_MOMENTUM, eps=BATCH_EPS).movedim(1, channel_dim)
+        scale, bias = self.output_scale().view(shape), self.bias_for(weight).view(shape)
         return scale * (pre - bias)
 
     # ---- the NumPy side: activation and binarization
@@ -311,7 +376,7 @@ class MorphologicalNeurons(nn.Module):
             return result.activated, np.zeros(len(bias)), np.ones(len(bias))
         low, high = output_bounds(weights, result.selem, result.operation, v1, v2)
         with torch.no_grad():
-            scale = self.scale().to("cpu", torch.float64).numpy()
+            scale = self.output_scale().to("cpu", torch.float64).numpy()
         xi = lambda x: smooth_threshold(torch.from_numpy(x), self.threshold).numpy()  # noqa: E731
         return result.activated, xi(scale * (low - bias)), xi(scale * (high - bias))
 
@@ -332,6 +397,7 @@ class MorphologicalNeurons(nn.Module):
             f"n_neurons={self.n_neurons}, weight_shape={self.weight_shape}, "
             f"threshold={self.threshold!r}, weights={self.weight_reparametrization!r}, "
             f"bias={self.bias_reparametrization!r}"
+            + (f", normalization={self.normalization!r}" if self.normalization else "")
         )
 
 

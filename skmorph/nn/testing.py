@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
@@ -24,8 +22,8 @@ def activate_randomly(
     neuron is activated however many inputs it has), a bias in the middle of its activation
     interval and the threshold scale ``scale``, so that outputs are almost binary and every
     following neuron is activated for them: the float network thresholded at 1/2 then equals
-    its binarization. Requires the ``"positive"`` weight and ``"softplus"`` bias
-    reparametrizations.
+    its binarization (in evaluation mode, under batch normalization). Requires the
+    ``"positive"`` weight reparametrization and the ``"raw"`` or ``"softplus"`` bias one.
 
     ``random_state`` may be an int, a ``RandomState``, a NumPy ``Generator`` or None.
     """
@@ -51,6 +49,6 @@ def activate_randomly(
             dtype = bank.raw_weight.dtype
             w = torch.tensor(weights.reshape(n, *bank.weight_shape), dtype=dtype)
             bank.raw_weight.copy_(inverse_softplus(w))
-            bank.raw_bias.copy_(inverse_softplus(torch.tensor(bias, dtype=dtype)))
-            bank.scale.log_scale.fill_(math.log(scale))
+            bank.set_bias_and_scale(torch.tensor(bias, dtype=dtype),
+                                    torch.full((n,), float(scale), dtype=dtype))
     return network

@@ -205,3 +205,19 @@ def test_distillation_parameters_are_checked(digits):
         model.set_params(teacher=FrozenEstimator(
             LogisticRegression(max_iter=20).fit(X_train, y_train))).fit(X[y < 5], y[y < 5])
     assert not hasattr(model, "network_")  # nothing half-fitted
+
+
+def test_batch_normalized_network_folds_into_its_binarized_predictor(digits):
+    """normalization="batch": trained on its binarized network, the float network (in
+    evaluation: the running statistics folded into each neuron's bias and scale) predicts
+    what the binarized predictor predicts."""
+    X_train, X_test, y_train, _ = digits
+    model = small_conv(normalization="batch", hidden_outputs="binarized").fit(X_train, y_train)
+    banks = model.network_.neuron_banks()
+    assert all(bank.normalization == "batch" for bank in banks)
+    assert model.binarization_report_["train_agreement"] == 1.0
+    binarized = model.predict_proba(X_test)
+    floating = model.set_params(inference="float").predict_proba(X_test)
+    np.testing.assert_allclose(binarized, floating, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="'normalization' parameter"):
+        small_conv(normalization="layer").fit(X_train[:50], y_train[:50])
