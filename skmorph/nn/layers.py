@@ -439,8 +439,8 @@ class BiSE(nn.Module):
         binary inputs the complements are binary too, so exact binarization holds as it does
         without them.
     **neuron_options
-        ``threshold``, ``weight_reparametrization``, ``bias_reparametrization``, ``device``,
-        ``dtype`` (see :class:`MorphologicalNeurons`).
+        ``threshold``, ``weight_reparametrization``, ``bias_reparametrization``,
+        ``normalization``, ``device``, ``dtype`` (see :class:`MorphologicalNeurons`).
 
     Shape: input ``(N, in_channels, H, W)``, output ``(N, out_channels, H, W)`` in ``[0, 1]``.
     """

@@ -313,7 +313,8 @@ def build_network(
         threshold functions of the maps instead of increasing ones. Needs
         ``conv_layer="bise"``.
     **neuron_options
-        Passed to every layer (``threshold``, reparametrizations, ``device``, ``dtype``).
+        Passed to every layer (``threshold``, reparametrizations, ``normalization``, ``device``,
+        ``dtype``).
     """
     conv_channels = list(conv_channels)
     if isinstance(kernel_sizes, int):
