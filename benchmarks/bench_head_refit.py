@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
+from skmorph.binary import LinearHead
 from skmorph.datasets import load_mnist
 
 
@@ -52,8 +53,7 @@ def main() -> None:
     X_test = X_test.reshape(len(X_test), -1).astype(np.float32) / 255
     binarized = model.binarized_
     float_head = model.network_.head
-    head = type(binarized.layers[-1])(float_head.weight.detach().numpy(),
-                                      float_head.bias.detach().numpy())
+    head = LinearHead(float_head.weight.detach().numpy(), float_head.bias.detach().numpy())
     train = binarized.transform(X_train).astype(np.float32)
     test = binarized.transform(X_test).astype(np.float32)
     train_labels = np.searchsorted(model.classes_, y_train)

@@ -4,9 +4,10 @@ activations are binary: BatchNorm, then a step (outputs 0/1, straight-through gr
 clipped to |x| <= 1). Real weights of any sign: how far binary activations alone fall below
 the float CNN (ReLU) of the same shape. Gray images, Adam 1e-3 with a cosine schedule, batch
 128, seed 0; ``relu`` as first argument gives the float CNN. A third argument ``levels``
-feeds it what the BiMoNN reads instead of the gray images: the level sets of
-``n_thresholds=3`` quantile thresholds of the pixels and their complements (6 binary
-channels), so that what the input encoding alone costs shows.
+feeds it what the BiMoNN reads instead of the gray images: the level sets of the classifier's
+``n_thresholds=3`` quantile thresholds of the pixels and their complements, encoded by the
+classifier's own input layer (:class:`skmorph.binary.Thresholds`; on Fashion-MNIST two levels,
+0 and 163 of 255, so 4 binary channels), so that what the input encoding alone costs shows.
 
 Run: python benchmarks/binary_activation_cnn.py binary 10 [gray|levels]
 
@@ -22,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skmorph.binary import Thresholds
 from skmorph.datasets import load_mnist
 from skmorph.preprocessing import learn_thresholds
 
@@ -45,12 +47,6 @@ class BinaryActivation(nn.Module):
         return Step.apply(x)
 
 
-def level_sets(images: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-    """``images > t`` for each level ``t``, then their complements: ``(N, 2 L, H, W)``."""
-    bits = (images > levels.view(1, -1, 1, 1)).float()
-    return torch.cat([bits, 1 - bits], dim=1)
-
-
 def main() -> None:
     activation = sys.argv[1] if len(sys.argv) > 1 else "binary"
     epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 10
@@ -60,8 +56,9 @@ def main() -> None:
     X_train = torch.as_tensor(X_train, dtype=torch.float32).view(-1, 1, 28, 28) / 255
     X_test = torch.as_tensor(X_test, dtype=torch.float32).view(-1, 1, 28, 28) / 255
     if inputs == "levels":
-        levels = learn_thresholds(X_train.reshape(-1, 1).numpy(), 3)[0]
-        X_train, X_test = (level_sets(X, torch.as_tensor(levels, dtype=torch.float32))
+        encoder = Thresholds(learn_thresholds(X_train.reshape(-1, 1).numpy(), 3),
+                             complement=True)
+        X_train, X_test = (torch.as_tensor(encoder.images(X.numpy()), dtype=torch.float32)
                            for X in (X_train, X_test))
     y_train = torch.as_tensor(y_train.astype(np.int64))
     y_test = torch.as_tensor(y_test.astype(np.int64))
