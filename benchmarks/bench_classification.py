@@ -127,7 +127,8 @@ def conv_bimonn(data, args, seed):
     model = BiMoNNClassifier(
         input_shape=(28, 28), hidden_channels=tuple(args.channels),
         kernel_size=tuple(args.kernel_sizes), hidden_layer_sizes=(),
-        n_thresholds=args.n_thresholds, max_epochs=args.epochs, n_iter_no_change=args.epochs,
+        n_thresholds=args.n_thresholds, threshold_strategy=args.threshold_strategy,
+        max_epochs=args.epochs, n_iter_no_change=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, random_state=seed,
         weight_reparametrization=args.weight_reparametrization,
         learning_rate_schedule=args.schedule, conv_readout=args.conv_readout,
@@ -274,7 +275,8 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
         if args.teacher:
             maps += (f", distilled from a float CNN (weight {args.distillation_weight:g}, "
                      f"T {args.distillation_temperature:g})")
-        print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={args.n_thresholds} "
+        levels = "" if args.threshold_strategy == "quantile" else f" {args.threshold_strategy}"
+        print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={args.n_thresholds}{levels} "
               f"+ complements{maps}, head reads {readout}, {args.binarization} binarization"
               f"{regularization} | {seed} "
               f"| {floating:.4f} | {binarized:.4f} | {exact:.1%} | {seconds:.0f} |", flush=True)
@@ -296,6 +298,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--kernel-sizes", type=int, nargs="+", default=[5, 3])
     parser.add_argument("--n-thresholds", type=int, default=3)
+    parser.add_argument("--threshold-strategy", default="quantile", choices=["quantile", "uniform"])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-2)
     parser.add_argument("--cnn-learning-rate", type=float, default=1e-3)

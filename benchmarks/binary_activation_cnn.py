@@ -9,7 +9,12 @@ feeds it what the BiMoNN reads instead of the gray images: the level sets of the
 classifier's own input layer (:class:`skmorph.binary.Thresholds`; on Fashion-MNIST two levels,
 0 and 163 of 255, so 4 binary channels), so that what the input encoding alone costs shows.
 
-Run: python benchmarks/binary_activation_cnn.py binary 10 [gray|levels]
+``quantized`` feeds it one channel, the fraction of the levels below each pixel (the gray
+image quantized to the levels): what a first layer whose weights are shared by the levels of
+a pixel can read. A fourth and fifth argument set ``n_thresholds`` (default 3) and the
+strategy of :func:`skmorph.preprocessing.learn_thresholds` (default ``quantile``).
+
+Run: python benchmarks/binary_activation_cnn.py binary 10 [gray|levels|quantized] [n] [strategy]
 
 Prints per epoch: mean training loss, accuracy on 10 000 training images (ten blocks of 1000
 spread over the set) and on the test set.
@@ -55,11 +60,16 @@ def main() -> None:
     inputs = sys.argv[3] if len(sys.argv) > 3 else "gray"
     X_train = torch.as_tensor(X_train, dtype=torch.float32).view(-1, 1, 28, 28) / 255
     X_test = torch.as_tensor(X_test, dtype=torch.float32).view(-1, 1, 28, 28) / 255
-    if inputs == "levels":
-        encoder = Thresholds(learn_thresholds(X_train.reshape(-1, 1).numpy(), 3),
-                             complement=True)
+    n_thresholds = int(sys.argv[4]) if len(sys.argv) > 4 else 3
+    strategy = sys.argv[5] if len(sys.argv) > 5 else "quantile"
+    if inputs in ("levels", "quantized"):
+        levels = learn_thresholds(X_train.reshape(-1, 1).numpy(), n_thresholds, strategy)
+        print("levels (of 255):", np.round(255 * levels[0]).tolist(), flush=True)
+        encoder = Thresholds(levels, complement=inputs == "levels")
         X_train, X_test = (torch.as_tensor(encoder.images(X.numpy()), dtype=torch.float32)
                            for X in (X_train, X_test))
+        if inputs == "quantized":  # the number of levels below each pixel, over their count
+            X_train, X_test = (X.mean(1, keepdim=True) for X in (X_train, X_test))
     y_train = torch.as_tensor(y_train.astype(np.int64))
     y_test = torch.as_tensor(y_test.astype(np.int64))
     torch.manual_seed(0)

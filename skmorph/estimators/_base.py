@@ -44,6 +44,7 @@ from skmorph.nn.reparametrization import (
     THRESHOLDS,
     WEIGHT_REPARAMETRIZATIONS,
 )
+from skmorph.preprocessing import STRATEGIES
 
 __all__ = ["BiMoNNBase", "Candidate", "TrainingData", "as_float_tensor"]
 
@@ -57,6 +58,7 @@ SHARED_CONSTRAINTS = {
     "padding": [Options(PADDINGS)],
     "input_shape": [Options((None,)), SequenceOf(_POSITIVE_INT, min_length=2)],
     "n_thresholds": [_POSITIVE_INT],
+    "threshold_strategy": [Options(STRATEGIES)],
     "include_complement": [Boolean()],
     "regularization": [Options(REGULARIZATIONS)],
     "regularization_weight": [Interval(0, None)],
@@ -101,6 +103,14 @@ SHARED_PARAMETER_DOCS = {
         "tuple of int",
         "``(H, W)`` or ``(C, H, W)`` of one image when ``X`` is given as flat rows "
         "(channel-major).",
+    ),
+    "threshold_strategy": (
+        '{"quantile", "uniform"}',
+        "Where the ``n_thresholds`` levels of gray inputs lie: at quantiles of the training "
+        'values (``"quantile"``: on images with a large uniform background, as '
+        "Fashion-MNIST's zero pixels, quantiles coincide and fewer levels remain) or evenly "
+        'spaced between their minimum and maximum (``"uniform"``); see '
+        ":func:`skmorph.preprocessing.learn_thresholds`.",
     ),
     "include_complement": (
         "bool",
@@ -258,7 +268,8 @@ class BiMoNNBase(BaseEstimator):
     _parameter_constraints: ClassVar[dict] = SHARED_CONSTRAINTS
     # parameters a warm start cannot change: they define the network or its inputs
     _structural_params: ClassVar[tuple] = (
-        "hidden_channels", "kernel_size", "padding", "n_thresholds", "include_complement",
+        "hidden_channels", "kernel_size", "padding", "n_thresholds", "threshold_strategy",
+        "include_complement",
         "threshold", "weight_reparametrization", "bias_reparametrization",
     )
 

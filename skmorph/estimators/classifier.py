@@ -155,7 +155,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         ``(H, W)`` or ``(C, H, W)``: the rows of ``X`` are images, flattened channel-major;
         required for ``hidden_channels``. Images get per-channel thresholds (level sets).
     n_thresholds : int, default=3
-        Maximum number of thresholds per feature (or per channel for images).
+        Maximum number of thresholds per feature (or per channel for images), placed by
+        ``threshold_strategy``.
     init_support_size : "auto", float or None, default="auto"
         Hidden DenseLUI units start as random activated OR/AND units of about this many inputs
         (see :meth:`skmorph.nn.MorphologicalNeurons.reset_parameters`); ``None`` uses the
@@ -276,6 +277,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         normalization=None,
         input_shape=None,
         n_thresholds=3,
+        threshold_strategy="quantile",
         include_complement=True,
         init_support_size="auto",
         output_layer="linear",
@@ -388,11 +390,11 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         else:
             shape = self._input_shape(params, X.shape[1])
             if shape is None:
-                thresholds = learn_thresholds(X, params.n_thresholds)
+                thresholds = learn_thresholds(X, params.n_thresholds, params.threshold_strategy)
             else:
                 per_channel = X.reshape(X.shape[0], shape[0], -1).transpose(0, 2, 1)
                 thresholds = learn_thresholds(per_channel.reshape(-1, shape[0]),
-                                              params.n_thresholds)
+                                              params.n_thresholds, params.threshold_strategy)
             attributes = {"classes_": classes, "input_shape_": shape, "thresholds_": thresholds}
         if hasattr(self, "feature_names_in_"):  # set (or removed) by validate_data above
             attributes["feature_names_in_"] = self.feature_names_in_

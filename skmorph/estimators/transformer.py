@@ -150,7 +150,8 @@ default="activated"
         top-hats can be represented (white top-hat = X AND the closing of the complement of X).
     n_thresholds : int or None, default=None
         ``None``: ``X`` must be binary. An int: ``X`` may be gray; each channel is decomposed
-        into at most that many level sets ``X > t`` at quantile thresholds learned in ``fit``.
+        into at most that many level sets ``X > t`` at thresholds learned in ``fit`` (see
+        ``threshold_strategy``).
     loss : {"bce", "mse", "dice"}, default="bce"
         Binary cross-entropy (computed from the logits of the last layer, so that outputs
         saturated on the wrong side keep a gradient), mean squared error, or soft Dice loss.
@@ -246,6 +247,7 @@ default="activated"
         padding="zeros",
         input_shape=None,
         n_thresholds=None,
+        threshold_strategy="quantile",
         include_complement=True,
         init="activated",
         n_init="auto",
@@ -398,7 +400,8 @@ default="activated"
                 thresholds = np.full((images.shape[1], 1), 0.5)
             else:
                 pixels = images.transpose(0, 2, 3, 1).reshape(-1, images.shape[1])
-                thresholds = learn_thresholds(pixels, params.n_thresholds)
+                thresholds = learn_thresholds(pixels, params.n_thresholds,
+                                              params.threshold_strategy)
             attributes = {
                 "n_input_channels_": channels[0],
                 "n_output_channels_": channels[1],

@@ -172,6 +172,7 @@ def test_grid_search_over_numpy_kernel_sizes(images):
         ("padding", "reflect", "'replicate'"),
         ("threshold", "relu", "'tanh'"),
         ("input_shape", (8,), "input_shape"),
+        ("threshold_strategy", "kmeans", "'quantile'"),
     ],
 )
 def test_bad_parameters_are_refused_with_an_error_naming_them(case, name, value, expected):
@@ -213,6 +214,7 @@ def test_early_stopping_without_training_samples_is_an_error(images):
         ("classifier", {"hidden_layer_sizes": (8,)}),
         ("classifier", {"include_complement": False}),
         ("classifier", {"n_thresholds": 2}),
+        ("classifier", {"threshold_strategy": "uniform"}),
         ("classifier", {"output_layer": "binary"}),
         ("transformer", {"kernel_size": 5}),
         ("transformer", {"hidden_channels": (1,)}),

@@ -10,6 +10,7 @@ from skmorph.binary import dice_scores
 from skmorph.datasets import make_diskorect
 from skmorph.estimators.transformer import start_patterns
 from skmorph.morphology import dilation, erosion, opening
+from skmorph.preprocessing import learn_thresholds
 
 SELEM = np.array([[0, 1, 0], [1, 1, 0], [0, 1, 1]], bool)  # asymmetric on purpose
 FAST = {"kernel_size": 3, "random_state": 0, "max_epochs": 60, "n_iter_no_change": 30,
@@ -136,6 +137,20 @@ def test_gray_images_through_level_sets():
     assert model.transform(gray).shape == gray.shape
     with pytest.raises(ValueError, match="boolean-like"):
         MorphologicalTransformer(**FAST).fit(gray, target)
+
+
+@pytest.mark.parametrize("strategy", ["quantile", "uniform"])
+def test_threshold_strategy_places_the_levels(strategy):
+    # mostly background, as Fashion-MNIST: quantiles collapse onto it, uniform levels do not
+    rng = np.random.default_rng(5)
+    gray = np.where(rng.random((20, 16, 16)) < 0.7, 0.0, rng.random((20, 16, 16)))
+    model = MorphologicalTransformer(n_thresholds=3, threshold_strategy=strategy,
+                                     **{**FAST, "max_epochs": 1})
+    model.fit(gray, gray > 0.5)
+    pixels = gray.reshape(-1, 1)
+    np.testing.assert_array_equal(model.thresholds_, learn_thresholds(pixels, 3, strategy))
+    # two quantiles fall on the background (one level), uniform levels all lie in the objects
+    assert np.isfinite(model.thresholds_).sum() == (2 if strategy == "quantile" else 3)
 
 
 def test_multichannel_targets(images):
