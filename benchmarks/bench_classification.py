@@ -44,6 +44,7 @@ from torch import nn
 
 from skmorph import BiMoNNClassifier
 from skmorph.datasets import load_mnist
+from skmorph.preprocessing import STRATEGIES
 
 CONFIGS = {
     "no regularization": {},
@@ -298,7 +299,7 @@ def main() -> None:
     parser.add_argument("--channels", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--kernel-sizes", type=int, nargs="+", default=[5, 3])
     parser.add_argument("--n-thresholds", type=int, default=3)
-    parser.add_argument("--threshold-strategy", default="quantile", choices=["quantile", "uniform"])
+    parser.add_argument("--threshold-strategy", default="quantile", choices=STRATEGIES)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-2)
     parser.add_argument("--cnn-learning-rate", type=float, default=1e-3)

@@ -269,8 +269,7 @@ class BiMoNNBase(BaseEstimator):
     # parameters a warm start cannot change: they define the network or its inputs
     _structural_params: ClassVar[tuple] = (
         "hidden_channels", "kernel_size", "padding", "n_thresholds", "threshold_strategy",
-        "include_complement",
-        "threshold", "weight_reparametrization", "bias_reparametrization",
+        "include_complement", "threshold", "weight_reparametrization", "bias_reparametrization",
     )
 
     def _store_parameters(self, arguments: dict) -> None:
