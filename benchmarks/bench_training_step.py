@@ -12,7 +12,10 @@ reparametrization, the clamp of the weights at 0 that the training loop runs aft
   auto_update_every`), the distance for fixed sets is differentiated at every step.
 - Convolutional: a BiSEL layer (``--conv-channels`` in -> out, ``--kernel-size``) with 2x2 max
   pooling on 28x28 binary images against ``nn.Conv2d`` of the same shape (as many weights) with
-  a sigmoid and the same pooling, both followed by a float head.
+  a sigmoid and the same pooling, both followed by a float head. Then a BiSE layer that reads
+  the complements of its inputs too (``complement_inputs=True``, twice the weights), its
+  complements folded into one convolution over the inputs (:meth:`skmorph.nn.BiSE.convolve`)
+  and built as channels (as before), against the same ``nn.Conv2d``.
 
 The baseline and the layer are timed interleaved, best of 3 runs, so that a busy moment of the
 machine does not skew their ratio.
@@ -27,7 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from skmorph.nn import Regularizer, build_network
+from skmorph.nn import BiSE, BlockPooling, MorphologicalNetwork, Regularizer, build_network
+from skmorph.nn.layers import pad
 from skmorph.nn.regularization import auto_update_every
 
 
@@ -108,6 +112,22 @@ def conv_rows(args) -> None:
             baseline, plain = interleaved(conv, network, x, y, args.steps)
             print(f"| {layer} | {weights} | {plain * 1e3:.1f} | {baseline * 1e3:.1f} "
                   f"| {plain / baseline:.2f}x |", flush=True)
+    for name, kind in (("bise reading complements too, folded", BiSE),
+                       ("bise reading complements too, built", BuiltComplementsBiSE)):
+        layer = kind(c_in, c_out, k, complement_inputs=True, weight_reparametrization="projected")
+        network = MorphologicalNetwork([layer], head=nn.Linear(c_out * 14 * 14, 10),
+                                       pools=[BlockPooling("dilation")])
+        baseline, plain = interleaved(conv, network, x, y, args.steps)
+        print(f"| {name} | projected | {plain * 1e3:.1f} | {baseline * 1e3:.1f} "
+              f"| {plain / baseline:.2f}x |", flush=True)
+
+
+class BuiltComplementsBiSE(BiSE):
+    """The convolution over the inputs and their complements built as channels (before
+    :meth:`BiSE.convolve` folded them): the baseline of the folded one."""
+
+    def convolve(self, x, weight):
+        return F.conv2d(pad(self.read(x), self.kernel_size, self.padding), weight)
 
 
 def main() -> None:

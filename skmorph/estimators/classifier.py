@@ -48,6 +48,7 @@ OUTPUT_LAYERS = ("linear", "binary")
 CONV_START_FRACTION = 0.02  # of a convolutional neuron's weights in its starting element
 FLOAT_BATCH = 1024  # samples per forward pass of the float network outside training
 HEAD_MAX_ITER = 200  # L-BFGS iterations of the head refit (see _refit_head)
+SIGNED_START_SAMPLES = 256  # training samples whose pre-activations place a signed start
 CALIBRATION_SAMPLES = 2000  # training samples that binarization="calibrated" reads
 BINARIZATIONS = (*METHODS, "calibrated")
 IMAGE_CHANNELS = (64, 128)  # hidden_channels="auto" for images (benchmarks/README.md)
@@ -164,6 +165,14 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         inputs and binarize poorly behind a linear head. ``"auto"``: 2 with
         ``output_layer="linear"``, ``None`` with ``"binary"`` (a fully binarized network
         learns poorly from saturated sparse units).
+    first_layer_start : {None, "signed"}, default=None
+        ``"signed"`` starts the first layer (a BiSE or DenseLUI layer, reading the level
+        sets and their complements: needs ``include_complement=True``) as random threshold
+        functions of any sign over all its inputs, thresholded at the median of their
+        pre-activations on the training data (:meth:`skmorph.nn.MorphologicalNetwork.
+        signed_start_`), as a float convolution starts; ``None`` starts it as the other
+        layers (sparse activated elements for convolutional layers, ``init_support_size``
+        for dense ones).
     output_layer : {"linear", "binary"}, default="linear"
         ``"linear"``: a float head on the last binary layer (the paper's networks);
         ``"binary"``: a last DenseLUI layer with one unit per class (fully binarized).
@@ -241,6 +250,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                                      *SHARED_CONSTRAINTS["weight_reparametrization"]],
         "kernel_size": [Options(("auto",)), *SHARED_CONSTRAINTS["kernel_size"]],
         "init_support_size": [Options(("auto", None)), Interval(0, None, closed="neither")],
+        "first_layer_start": [Options((None, "signed"))],
         "output_layer": [Options(OUTPUT_LAYERS)],
         "conv_layer": [Options(CONV_LAYERS)],
         "pooling": [Options((*POOLINGS, None))],
@@ -280,6 +290,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         threshold_strategy="quantile",
         include_complement=True,
         init_support_size="auto",
+        first_layer_start=None,
         output_layer="linear",
         refit_head="auto",
         regularization=None,
@@ -347,6 +358,14 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             raise ValueError("hidden_channels needs input_shape, the (C, H, W) of the images")
         if not params.hidden_layer_sizes and params.output_layer == "linear" and not n_conv:
             raise ValueError("the network needs at least one hidden or convolutional layer")
+        if params.first_layer_start == "signed":
+            if not params.include_complement:
+                raise ValueError("first_layer_start='signed' needs include_complement=True: "
+                                 "the first layer's negative weights are weights on the "
+                                 "complements of its inputs")
+            if n_conv and params.conv_layer != "bise":
+                raise ValueError("first_layer_start='signed' needs conv_layer='bise' (a "
+                                 "BiSEL's neurons each read one input channel)")
         params.kernel_size = per_layer(params.kernel_size, n_conv, "kernel_size")
         if n_conv and params.pooling is not None:
             shape = params.input_shape[-2:]
@@ -495,6 +514,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                                  dense_support_size=support,
                                  conv_operations=[None] * len(conv) if conv else None,
                                  channel_support_fraction=CONV_START_FRACTION)
+        if params.first_layer_start == "signed":
+            sample = torch.randperm(len(data.inputs), generator=generator)[:SIGNED_START_SAMPLES]
+            network.signed_start_(data.inputs[sample], generator)
         return network
 
     def _loss(self, params):

@@ -269,6 +269,32 @@ class MorphologicalNeurons(nn.Module):
                 self.running_var.copy_(mean * (1 - mean) * (flat**2).sum(1))
             self.set_bias_and_scale(bias, scale)
 
+    def reset_signed_(self, generator=None) -> None:
+        """Weights of random threshold functions of any sign, for a bank whose inputs come
+        in pairs: each neuron's first weight axis reads its inputs, then their complements.
+
+        Each neuron draws one standard normal weight per input (and window position), as a
+        float layer starts (dense, of any sign). A weight ``w`` on an input ``x`` is the
+        positive weight ``-w`` on its complement ``1 - x`` up to a constant, so the draw's
+        magnitude goes on the input when it is positive, on the complement when it is
+        negative, and a hundredth of a uniform draw on the other of the two (a positive
+        weight, which keeps its gradient under every reparametrization). The bias and the
+        scale are left to the caller (:meth:`MorphologicalNetwork.signed_start_` sets them
+        from data).
+        """
+        if self.weight_shape[0] % 2:
+            raise ValueError(f"a signed start needs inputs in pairs (inputs then complements) "
+                             f"on the first weight axis, got weight shape {self.weight_shape}")
+        half = (self.n_neurons, self.weight_shape[0] // 2, *self.weight_shape[1:])
+        factory = {"device": self.raw_weight.device, "dtype": self.raw_weight.dtype}
+        draws = torch.randn(half, generator=generator, dtype=factory["dtype"])
+        noise = torch.rand((2, *half), generator=generator, dtype=factory["dtype"]) / 100
+        weights = torch.cat([draws.clamp(min=0) + noise[0], (-draws).clamp(min=0) + noise[1]], 1)
+        with torch.no_grad():
+            self.raw_weight.copy_(
+                raw_weight_for(weights.to(**factory), self.weight_reparametrization)
+            )
+
     def refresh_binarization(self) -> None:
         """Compute the binarized neurons (:meth:`binarize` by ``binarization_method``) that
         ``binarized_forward`` uses; the training loop calls it every few steps."""
@@ -467,13 +493,32 @@ class BiSE(nn.Module):
         """The channels that the neurons read: ``x``, then ``1 - x`` with complement inputs."""
         return torch.cat([x, 1 - x], dim=1) if self.complement_inputs else x
 
+    def convolve(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """:meth:`read` ``(x)``, padded, correlated with ``weight`` of shape
+        ``(n, read_channels, kh, kw)``: "same" output size.
+
+        With complement inputs the complements are not built: a weight on ``1 - x`` is its
+        opposite on ``x`` plus itself on the constant image 1 (padded as the inputs are: 0
+        outside under zero padding), so one convolution over ``in_channels`` channels does it.
+        """
+        padded = pad(x, self.kernel_size, self.padding)
+        if not self.complement_inputs:
+            return F.conv2d(padded, weight)
+        direct, on_complements = weight[:, : self.in_channels], weight[:, self.in_channels :]
+        ones = pad(torch.ones_like(x[:1]), self.kernel_size, self.padding)
+        return F.conv2d(padded, direct - on_complements) + F.conv2d(ones, on_complements)
+
+    def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
+        """``x * W_j`` for every neuron ``j``, before the bias and the threshold."""
+        return self.convolve(x, self.neurons.weight)
+
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """Outputs in ``[0, 1]``, or their logits (see
         :meth:`MorphologicalNeurons.pre_activation_to_logit`) with ``logits=True``."""
-        weight, padded = self.neurons.weight, pad(self.read(x), self.kernel_size, self.padding)
-        pre = F.conv2d(padded, weight)
+        weight = self.neurons.weight
+        pre = self.convolve(x, weight)
         elements = None if logits else self.neurons.binarized_weight()
-        hard = None if elements is None else F.conv2d(padded.detach(), elements)
+        hard = None if elements is None else self.convolve(x.detach(), elements)
         return self.neurons.output(pre, logits, weight=weight, binarized_pre=hard)
 
     def extra_repr(self) -> str:
@@ -506,6 +551,10 @@ class DenseLUI(nn.Module):
         super().__init__()
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.neurons = MorphologicalNeurons(out_features, (in_features,), **options)
+
+    def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
+        """``x . w_j`` for every unit ``j``, before the bias and the threshold."""
+        return F.linear(x, self.neurons.weight)
 
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         weight = self.neurons.weight

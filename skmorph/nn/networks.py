@@ -205,6 +205,35 @@ class MorphologicalNetwork(nn.Module):
                     values = torch.rand(parameter.shape, generator=generator, dtype=parameter.dtype)
                     parameter.copy_((2 * values - 1).to(parameter.device) * bound)
 
+    def signed_start_(self, inputs: torch.Tensor, generator=None) -> MorphologicalNetwork:
+        """Start the first layer as random threshold functions of any sign over all its inputs.
+
+        The first layer (a BiSE or a DenseLUI) must read its inputs followed by their
+        complements (the classifier's ``include_complement=True``): its weights are those of
+        :meth:`MorphologicalNeurons.reset_signed_`, each neuron's bias is the median of its
+        pre-activations on ``inputs`` (half of the training outputs start on) and its scale
+        ``p`` gives them unit standard deviation. A dense start of any sign, as a float
+        convolution starts: the sparse activated start reads a handful of input bits per
+        neuron, and the paper's dense start, all weights positive, weighs a level set and its
+        complement alike, which cancel (benchmarks/README.md, "A first layer of any sign").
+        """
+        layers = [*self.conv_layers, *self.dense_layers]
+        first = layers[0] if layers else None
+        if not isinstance(first, (BiSE, DenseLUI)):
+            raise ValueError(f"a signed start needs a BiSE or DenseLUI first layer, got "
+                             f"{type(first).__name__}")
+        bank = first.neurons
+        bank.reset_signed_(generator)
+        with torch.no_grad():
+            pre = first.pre_activation(inputs.to(bank.raw_weight.device, bank.raw_weight.dtype))
+            pre = pre.movedim(1, -1).reshape(-1, bank.n_neurons)
+            if bank.normalization == "batch":
+                bank.running_mean.copy_(pre.mean(0))
+                bank.running_var.copy_(pre.var(0))
+            spread = pre.std(0).clamp(min=torch.finfo(pre.dtype).eps)
+            bank.set_bias_and_scale(pre.median(0).values, 1 / spread)
+        return self
+
     def project_(self) -> MorphologicalNetwork:
         """Project every bank's weights back to their constraints (see
         :meth:`MorphologicalNeurons.project_`); called after each optimizer step."""
@@ -212,10 +241,15 @@ class MorphologicalNetwork(nn.Module):
             bank.project_()
         return self
 
-    def activated_fraction(self) -> float:
-        """Fraction of morphological neurons that are activated for binary inputs."""
-        counts = [(b.activation().activated.sum(), b.n_neurons) for b in self.neuron_banks()]
+    def activated_fraction(self, counts: list[tuple[int, int]] | None = None) -> float:
+        """Fraction of morphological neurons that are activated for binary inputs (from
+        ``counts`` of :meth:`activated_counts` when already computed)."""
+        counts = self.activated_counts() if counts is None else counts
         return float(sum(c for c, _ in counts) / max(sum(n for _, n in counts), 1))
+
+    def activated_counts(self) -> list[tuple[int, int]]:
+        """``(activated neurons, neurons)`` of each bank, in the order of :meth:`neuron_banks`."""
+        return [(int(b.activation().activated.sum()), b.n_neurons) for b in self.neuron_banks()]
 
 
 def _centre_pairs(n: int, kernel_size: tuple[int, int], generator) -> torch.Tensor:

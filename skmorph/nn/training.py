@@ -153,7 +153,9 @@ def train(
     -------
     list of dict
         One entry per epoch: ``epoch``, ``loss`` (total), ``data_loss``, ``regularization``,
-        ``activated_fraction``, ``validation_score``, ``learning_rate``, ``seconds``.
+        ``activated_fraction`` (and ``activated_by_bank``, one fraction per bank of
+        neurons, in the order of :meth:`MorphologicalNetwork.neuron_banks`),
+        ``validation_score``, ``learning_rate``, ``seconds``.
 
     Raises
     ------
@@ -220,7 +222,9 @@ def train(
         entry = {"epoch": epoch, "steps": n_batches}
         entry.update({key: value / max(n_batches, 1) for key, value in totals.items()})
         network.eval()
-        entry["activated_fraction"] = network.activated_fraction()
+        counts = network.activated_counts()
+        entry["activated_fraction"] = network.activated_fraction(counts)
+        entry["activated_by_bank"] = [activated / max(n, 1) for activated, n in counts]
         entry["validation_score"] = None
         if validation is not None:
             with torch.no_grad():
@@ -285,6 +289,9 @@ def _progress_line(entry: dict) -> str:
         f"epoch {entry['epoch']:4d}  loss {entry['loss']:.5f}  data {entry['data_loss']:.5f}  "
         f"reg {entry['regularization']:.5f}  activated {entry['activated_fraction']:.1%}"
     )
+    by_bank = entry.get("activated_by_bank", [])
+    if len(by_bank) > 1:
+        line += " (" + " ".join(f"{fraction:.0%}" for fraction in by_bank) + ")"
     if entry["validation_score"] is not None:
         line += f"  validation {entry['validation_score']:.4f}"
     return line + f"  lr {entry['learning_rate']:.2g}  {entry['seconds']:.1f}s"

@@ -221,3 +221,34 @@ def test_batch_normalized_network_folds_into_its_binarized_predictor(digits):
     np.testing.assert_allclose(binarized, floating, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="'normalization' parameter"):
         small_conv(normalization="layer").fit(X_train[:50], y_train[:50])
+
+
+@pytest.mark.parametrize("input_shape", [(8, 8), None])
+def test_a_signed_first_layer_starts_dense_where_the_default_starts_sparse(digits, input_shape):
+    X_train, _, y_train, _ = digits
+    options = dict(input_shape=input_shape, max_epochs=1, random_state=0, device="cpu")
+    if input_shape is not None:
+        options["hidden_channels"] = (8,)
+    shares = {}
+    for start in (None, "signed"):
+        model = BiMoNNClassifier(first_layer_start=start, **options)
+        model.fit(X_train[:200], y_train[:200])
+        first = [*model.network_.conv_layers, *model.network_.dense_layers][0]
+        weights = first.neurons.weight.detach().flatten(1)
+        shares[start] = (weights > 0.1 * weights.max(1, keepdim=True).values).float().mean()
+        assert model.score(X_train[:200], y_train[:200]) > 0.3
+    # each (input, complement) pair holds one large weight: about half of all the weights
+    assert shares["signed"] > 0.35 and shares[None] < shares["signed"] / 2
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"include_complement": False}, "needs include_complement=True"),
+    ({"conv_layer": "bisel"}, "needs conv_layer='bise'"),
+])
+def test_a_signed_first_layer_needs_complements_and_bise_layers(digits, change, message):
+    X_train, _, y_train, _ = digits
+    model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(4,), max_epochs=1,
+                             first_layer_start="signed", device="cpu", **change)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X_train[:50], y_train[:50])
+    assert not hasattr(model, "network_")

@@ -34,17 +34,21 @@ def qp_projection(weights, bias, selem, operation):
         }
         for i in np.flatnonzero(selem)
     ]
-    result = minimize(
-        lambda x: 0.5 * ((x[:k] - weights) ** 2).sum() + 0.5 * (x[k] - target) ** 2,
-        np.append(np.maximum(weights, 0), max(target, 0)),
-        jac=lambda x: np.append(x[:k] - weights, x[k] - target),
-        bounds=[(0, None)] * k + [(None, None)],
-        constraints=constraints,
-        method="SLSQP",
-        options={"ftol": 1e-12, "maxiter": 2000},
-    )
-    assert result.success, result.message
-    return result.fun
+    # SciPy 1.17's SLSQP may report "Inequality constraints incompatible" from the clipped
+    # weights; the origin, feasible for every element, is the second start
+    for start in (np.append(np.maximum(weights, 0), max(target, 0)), np.zeros(k + 1)):
+        result = minimize(
+            lambda x: 0.5 * ((x[:k] - weights) ** 2).sum() + 0.5 * (x[k] - target) ** 2,
+            start,
+            jac=lambda x: np.append(x[:k] - weights, x[k] - target),
+            bounds=[(0, None)] * k + [(None, None)],
+            constraints=constraints,
+            method="SLSQP",
+            options={"ftol": 1e-12, "maxiter": 2000},
+        )
+        if result.success:
+            return result.fun
+    raise AssertionError(result.message)
 
 
 def random_neuron(rng, trial, k):

@@ -258,3 +258,67 @@ def test_binary_hidden_outputs_are_thresholded_forward_with_smooth_gradients(sha
     smooth = build_network(dtype=torch.float64, **shape)
     smooth.load_state_dict(net.state_dict())
     assert not any(bank.straight_through for bank in smooth.neuron_banks())
+
+
+@pytest.mark.parametrize("weight_kind", WEIGHT_REPARAMETRIZATIONS)
+def test_a_signed_start_puts_each_draw_on_an_input_or_on_its_complement(weight_kind):
+    bank = MorphologicalNeurons(16, (6, 3, 3), weight_reparametrization=weight_kind,
+                                dtype=torch.float64)
+    bank.reset_signed_(torch.Generator().manual_seed(0))
+    weights = bank.weight.detach()
+    if weight_kind == "dual":  # normalized to sum to n_weights: compare the shares
+        weights = weights / weights.sum(dim=(1, 2, 3), keepdim=True)
+    inputs, complements = weights[:, :3], weights[:, 3:]
+    small, large = torch.minimum(inputs, complements), torch.maximum(inputs, complements)
+    assert (small < 0.05 * large.mean()).float().mean() > 0.95
+    # dense, of both signs: about as many draws on the inputs as on the complements
+    assert 0.4 < (inputs > complements).float().mean() < 0.6
+    with pytest.raises(ValueError, match="inputs in pairs"):
+        MorphologicalNeurons(2, (3, 3, 3)).reset_signed_()
+
+
+@pytest.mark.parametrize("normalization", [None, "batch"])
+@pytest.mark.parametrize("kind", ["conv", "dense"])
+def test_a_signed_start_thresholds_the_first_layer_at_its_median(kind, normalization):
+    generator = torch.Generator().manual_seed(0)
+    bits = (torch.rand(64, 3, 8, 8, generator=generator) < 0.3).double()
+    inputs = torch.cat([bits, 1 - bits], dim=1)  # the level sets, then their complements
+    if kind == "conv":
+        net = build_network(in_channels=6, conv_channels=[8], kernel_sizes=3, n_outputs=2,
+                            pooling="dilation", conv_layer="bise", normalization=normalization,
+                            n_features=8 * 4 * 4, dtype=torch.float64)
+    else:
+        inputs = inputs.flatten(1)
+        net = build_network(n_features=inputs.shape[1], hidden_layer_sizes=[8], n_outputs=2,
+                            normalization=normalization, dtype=torch.float64)
+    first = [*net.conv_layers, *net.dense_layers][0]
+    net.signed_start_(inputs, generator).eval()
+    with torch.no_grad():
+        logits = first(inputs, logits=True).movedim(1, -1).reshape(-1, 8)
+    # half the outputs start on, the logits (2 p (pre - b)) have a standard deviation of 2
+    np.testing.assert_allclose((logits > 0).double().mean(0), 0.5, atol=0.05)
+    np.testing.assert_allclose(logits.std(0), 2.0, rtol=1e-6)
+    bisel = build_network(in_channels=6, conv_channels=[4], kernel_sizes=3, conv_layer="bisel")
+    with pytest.raises(ValueError, match="BiSE or DenseLUI first layer"):
+        bisel.signed_start_(inputs)
+
+
+@pytest.mark.parametrize("padding", ["replicate", "zeros"])
+def test_complement_inputs_convolve_as_the_built_complements(padding):
+    """The complements are folded into one convolution over the inputs: the pre-activations
+    and their gradients are those of the convolution over the inputs and their complements."""
+    from skmorph.nn.layers import pad
+
+    torch.manual_seed(0)
+    layer = BiSE(3, 4, (3, 5), padding=padding, complement_inputs=True, dtype=torch.float64)
+    x = (torch.rand(2, 3, 7, 9, dtype=torch.float64) < 0.4).double()
+    weight = layer.neurons.weight
+    built = torch.nn.functional.conv2d(pad(layer.read(x), layer.kernel_size, padding), weight)
+    folded = layer.pre_activation(x)
+    torch.testing.assert_close(folded, built)
+    (grad_folded,) = torch.autograd.grad(folded.square().sum(), layer.neurons.raw_weight)
+    (grad_built,) = torch.autograd.grad(built.square().sum(), layer.neurons.raw_weight)
+    torch.testing.assert_close(grad_folded, grad_built)
+    elements = (torch.rand(weight.shape, dtype=torch.float64) < 0.3).double()
+    counts = torch.nn.functional.conv2d(pad(layer.read(x), layer.kernel_size, padding), elements)
+    assert torch.equal(layer.convolve(x, elements), counts)  # whole counts, exactly

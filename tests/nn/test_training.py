@@ -92,6 +92,18 @@ def test_history_records_each_epoch():
     assert history[-1]["loss"] < history[0]["loss"]
 
 
+def test_history_and_log_give_the_activated_share_of_each_bank(capsys):
+    rng = np.random.default_rng(3)
+    images = rng.random((64, 12, 12)) < 0.5
+    network, history = fit(images, dilation(images, SELEM), [2, 1], epochs=2, verbose=1)
+    counts = network.activated_counts()
+    assert len(counts) == len(network.neuron_banks()) == len(history[-1]["activated_by_bank"])
+    assert history[-1]["activated_by_bank"] == [a / n for a, n in counts]
+    assert history[-1]["activated_fraction"] == network.activated_fraction()
+    shares = " ".join(f"{a / n:.0%}" for a, n in counts)
+    assert f"({shares})" in capsys.readouterr().out.splitlines()[-1]
+
+
 def test_nan_loss_raises_a_clear_error():
     rng = np.random.default_rng(4)
     images = rng.random((16, 8, 8)) < 0.5
