@@ -169,8 +169,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         ``"signed"`` starts the first layer (a BiSE or DenseLUI layer, reading the level
         sets and their complements: needs ``include_complement=True``) as random threshold
         functions of any sign over all its inputs, thresholded at the median of their
-        pre-activations on the training data (:meth:`skmorph.nn.MorphologicalNetwork.
-        signed_start_`), as a float convolution starts; ``None`` starts it as the other
+        pre-activations on the training data
+        (:meth:`skmorph.nn.MorphologicalNetwork.signed_start_`), as a float convolution
+        starts; ``None`` starts it as the other
         layers (sparse activated elements for convolutional layers, ``init_support_size``
         for dense ones).
     output_layer : {"linear", "binary"}, default="linear"
