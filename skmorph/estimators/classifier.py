@@ -171,9 +171,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         functions of any sign over all its inputs, thresholded at the median of their
         pre-activations on the training data
         (:meth:`skmorph.nn.MorphologicalNetwork.signed_start_`), as a float convolution
-        starts; ``None`` starts it as the other
-        layers (sparse activated elements for convolutional layers, ``init_support_size``
-        for dense ones).
+        starts; ``None`` starts it as the other layers (sparse activated elements for
+        convolutional layers, ``init_support_size`` for dense ones).
     output_layer : {"linear", "binary"}, default="linear"
         ``"linear"``: a float head on the last binary layer (the paper's networks);
         ``"binary"``: a last DenseLUI layer with one unit per class (fully binarized).

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from skmorph.nn import LUI, BiSE, BiSEL, DenseLUI, MorphologicalNeurons, build_network
+from skmorph.nn.layers import pad
 from skmorph.nn.reparametrization import (
     BIAS_REPARAMETRIZATIONS,
     WEIGHT_REPARAMETRIZATIONS,
@@ -307,8 +308,6 @@ def test_a_signed_start_thresholds_the_first_layer_at_its_median(kind, normaliza
 def test_complement_inputs_convolve_as_the_built_complements(padding):
     """The complements are folded into one convolution over the inputs: the pre-activations
     and their gradients are those of the convolution over the inputs and their complements."""
-    from skmorph.nn.layers import pad
-
     torch.manual_seed(0)
     layer = BiSE(3, 4, (3, 5), padding=padding, complement_inputs=True, dtype=torch.float64)
     x = (torch.rand(2, 3, 7, 9, dtype=torch.float64) < 0.4).double()
