@@ -18,6 +18,7 @@ gray images, whose head reads the same maps; every model gets ``--epochs`` epoch
 adds the PA term after 6 epochs; ``--teacher cnn`` distils the BiMoNN from a float CNN of its
 shape trained first within its fit (``teacher="cnn"``); ``--warmup`` is its
 ``learning_rate_warmup``; ``--first-layer-start signed`` its ``first_layer_start``;
+``--augmentation hflip`` its ``augmentation`` (random left-right flips in training);
 ``--gap-report`` prints where the binarization gap lies (the
 hidden outputs thresholded, the head refitted on them, the predictor's own bits).
 
@@ -139,7 +140,7 @@ def conv_bimonn(data, args, seed):
         conv_complements=args.conv_complements,
         learning_rate_warmup=args.warmup, teacher=args.teacher,
         hidden_outputs=args.hidden_outputs, normalization=args.normalization,
-        first_layer_start=args.first_layer_start,
+        first_layer_start=args.first_layer_start, augmentation=args.augmentation,
         distillation_weight=args.distillation_weight,
         distillation_temperature=args.distillation_temperature,
         regularization_weight=args.regularization_weight,
@@ -330,6 +331,8 @@ def main() -> None:
                         help="hidden_outputs of the convolutional BiMoNN")
     parser.add_argument("--normalization", choices=["batch"], default=None,
                         help="normalization of the convolutional BiMoNN's neurons")
+    parser.add_argument("--augmentation", choices=["hflip"], default=None,
+                        help="augmentation of the convolutional BiMoNN")
     parser.add_argument("--first-layer-start", choices=["signed"], default=None,
                         help="first_layer_start of the convolutional BiMoNN")
     parser.add_argument("--teacher", choices=["cnn"], default=None,

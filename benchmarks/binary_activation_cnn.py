@@ -14,7 +14,11 @@ image quantized to the levels): what a first layer whose weights are shared by t
 a pixel can read. A fourth and fifth argument set ``n_thresholds`` (default 3) and the
 strategy of :func:`skmorph.preprocessing.learn_thresholds` (default ``quantile``).
 
+A sixth argument ``flip`` flips a random half of every training batch left to right (the
+augmentation of ``BiMoNNClassifier(augmentation="hflip")``).
+
 Run: python benchmarks/binary_activation_cnn.py binary 10 [gray|levels|quantized] [n] [strategy]
+[flip]
 
 Prints per epoch: mean training loss, accuracy on 10 000 training images (ten blocks of 1000
 spread over the set) and on the test set.
@@ -62,6 +66,7 @@ def main() -> None:
     X_test = torch.as_tensor(X_test, dtype=torch.float32).view(-1, 1, 28, 28) / 255
     n_thresholds = int(sys.argv[4]) if len(sys.argv) > 4 else 3
     strategy = sys.argv[5] if len(sys.argv) > 5 else "quantile"
+    flip = len(sys.argv) > 6 and sys.argv[6] == "flip"
     if inputs in ("levels", "quantized"):
         levels = learn_thresholds(X_train.reshape(-1, 1).numpy(), n_thresholds, strategy)
         print("levels (of 255):", np.round(255 * levels[0]).tolist(), flush=True)
@@ -106,7 +111,11 @@ def main() -> None:
         model.train()
         total = 0.0
         for index in torch.randperm(len(X_train), generator=generator).split(128):
-            loss = F.cross_entropy(forward(X_train[index]), y_train[index])
+            batch = X_train[index]
+            if flip:
+                flipped = torch.rand(len(index), generator=generator) < 0.5
+                batch = torch.where(flipped[:, None, None, None], batch.flip(3), batch)
+            loss = F.cross_entropy(forward(batch), y_train[index])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -116,7 +125,8 @@ def main() -> None:
         with torch.no_grad():
             test = accuracy(X_test, y_test, range(0, 10000, 1000))
             train = accuracy(X_train, y_train, range(0, 60000, 6000))
-        print(f"{activation} {inputs} epoch {epoch + 1} loss {total / len(X_train):.4f} train acc "
+        name = f"{activation} {inputs}" + (" flip" if flip else "")
+        print(f"{name} epoch {epoch + 1} loss {total / len(X_train):.4f} train acc "
               f"{train:.4f} test acc {test:.4f} {time.perf_counter() - start:.0f}s",
               flush=True)
 

@@ -410,6 +410,7 @@ class BiMoNNBase(BaseEstimator):
             logits=self._uses_logits(params),
             warmup_steps=round(params.learning_rate_warmup * max_epochs
                                * math.ceil(len(inputs) / params.batch_size)),
+            augment=self._augmentation(params),
         )
         regularizer = Regularizer(
             params.regularization,
@@ -538,6 +539,10 @@ class BiMoNNBase(BaseEstimator):
 
     def _uses_logits(self, params) -> bool:
         return False
+
+    def _augmentation(self, params):
+        """``TrainingOptions.augment``: what training does to each batch (``None``: nothing)."""
+        return None
 
     def _fitted_extras(self, params, data, best: Candidate, kept: list, warm: bool) -> dict:
         return {}

@@ -38,6 +38,7 @@ from skmorph.nn import (
     conv_features,
     torch_threads,
 )
+from skmorph.nn.augmentation import compose, random_horizontal_flip, random_shift
 from skmorph.nn.distillation import distillation_loss, fit_float_cnn, soften
 from skmorph.nn.networks import HIDDEN_OUTPUTS
 from skmorph.preprocessing import learn_thresholds
@@ -45,6 +46,7 @@ from skmorph.preprocessing import learn_thresholds
 __all__ = ["BiMoNNClassifier"]
 
 OUTPUT_LAYERS = ("linear", "binary")
+AUGMENTATIONS = {"hflip": random_horizontal_flip, "shift": random_shift}
 CONV_START_FRACTION = 0.02  # of a convolutional neuron's weights in its starting element
 FLOAT_BATCH = 1024  # samples per forward pass of the float network outside training
 HEAD_MAX_ITER = 200  # L-BFGS iterations of the head refit (see _refit_head)
@@ -192,6 +194,15 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         inputs (:func:`skmorph.estimators.calibrate_network`), instead of the closest one in
         weights. On the Fashion-MNIST benchmark network it gained 0.4 point; on small digits
         networks -1.5 to +0.6 (benchmarks/README.md): not the default.
+    augmentation : {None, "hflip", "shift"} or tuple of them, default=None
+        What training does to the images of each batch, in the order given (needs
+        ``input_shape``): ``"hflip"`` flips each one left to right with probability 1/2 (for
+        images whose classes do not change in a mirror, such as clothes or natural scenes;
+        not for digits or text); ``"shift"`` translates each one by -1, 0 or 1 pixel along
+        each axis, the edge pixels repeated (:mod:`skmorph.nn.augmentation`). The level sets
+        are transformed, which is transforming the image; validation data, calibration and
+        the head refit read the images as given (so the refitted head of the binarized
+        predictor learns from those only).
     teacher : None, "cnn" or a classifier, default=None
         Knowledge distillation (Hinton et al., arXiv:1503.02531): the network learns the
         labels and the teacher's class probabilities, softened by
@@ -261,6 +272,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         "normalization": [Options(NORMALIZATIONS)],
         "refit_head": [Options(("auto",)), *SHARED_CONSTRAINTS["include_complement"]],
         "binarization": [Options(BINARIZATIONS)],
+        "augmentation": [Options((None, *AUGMENTATIONS)),
+                         SequenceOf(Options(tuple(AUGMENTATIONS)), min_length=1)],
         "teacher": [Options((None, "cnn")), HasMethods(("fit", "predict_proba"))],
         "teacher_epochs": [Options(("auto",)), Interval(1, None, integer=True)],
         "distillation_weight": [Interval(0, 1)],
@@ -298,6 +311,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         regularization_delay=0,
         regularization_update_every="auto",
         binarization="activable",
+        augmentation=None,
         teacher=None,
         teacher_epochs="auto",
         distillation_weight=0.7,
@@ -358,6 +372,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             raise ValueError("hidden_channels needs input_shape, the (C, H, W) of the images")
         if not params.hidden_layer_sizes and params.output_layer == "linear" and not n_conv:
             raise ValueError("the network needs at least one hidden or convolutional layer")
+        if params.augmentation is not None and params.input_shape is None:
+            raise ValueError(f"augmentation={params.augmentation!r} needs input_shape: it "
+                             f"transforms images")
         if params.first_layer_start == "signed":
             if not params.include_complement:
                 raise ValueError("first_layer_start='signed' needs include_complement=True: "
@@ -408,12 +425,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                           for name in ("classes_", "input_shape_", "thresholds_")}
         else:
             shape = self._input_shape(params, X.shape[1])
-            if shape is None:
-                thresholds = learn_thresholds(X, params.n_thresholds, params.threshold_strategy)
-            else:
-                per_channel = X.reshape(X.shape[0], shape[0], -1).transpose(0, 2, 1)
-                thresholds = learn_thresholds(per_channel.reshape(-1, shape[0]),
-                                              params.n_thresholds, params.threshold_strategy)
+            # images: one column per channel, its pixels the rows
+            columns = X if shape is None else (
+                X.reshape(X.shape[0], shape[0], -1).transpose(0, 2, 1).reshape(-1, shape[0]))
+            thresholds = learn_thresholds(columns, params.n_thresholds, params.threshold_strategy)
             attributes = {"classes_": classes, "input_shape_": shape, "thresholds_": thresholds}
         if hasattr(self, "feature_names_in_"):  # set (or removed) by validate_data above
             attributes["feature_names_in_"] = self.feature_names_in_
@@ -514,6 +529,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                                  dense_support_size=support,
                                  conv_operations=[None] * len(conv) if conv else None,
                                  channel_support_fraction=CONV_START_FRACTION)
+        if params.augmentation is not None and params.input_shape is None:
+            raise ValueError(f"augmentation={params.augmentation!r} needs input_shape: it "
+                             f"transforms images")
         if params.first_layer_start == "signed":
             sample = torch.randperm(len(data.inputs), generator=generator)[:SIGNED_START_SAMPLES]
             network.signed_start_(data.inputs[sample], generator)
@@ -543,6 +561,14 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             log_probabilities = _estimator_teacher(params.teacher, data, train_index, classes)
         soft = soften(log_probabilities, params.distillation_temperature)
         return torch.cat([data.targets[:, None].to(soft.dtype), soft], dim=1)
+
+    def _augmentation(self, params):
+        names = params.augmentation
+        if names is None:
+            return None
+        if isinstance(names, str):
+            return AUGMENTATIONS[names]
+        return compose(*(AUGMENTATIONS[name] for name in names))
 
     def _cnn_teacher(self, params, data: TrainingData, train_index, device, rng):
         shape = data.attributes["input_shape_"]

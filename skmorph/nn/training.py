@@ -60,6 +60,11 @@ class TrainingOptions:
         neurons (also recomputed at the end of training); ``"auto"``: from the number of
         weights, as for the regularization (:func:`skmorph.nn.regularization.
         auto_update_every`).
+    augment : callable or None
+        ``augment(batch, generator)`` returns the training batch the network learns from
+        (:mod:`skmorph.nn.augmentation`); it draws its randomness from ``generator`` (the
+        CPU generator of the shuffling), so that runs stay reproducible. Only training
+        batches are augmented, never the validation data.
     """
 
     max_epochs: int = 50
@@ -75,6 +80,7 @@ class TrainingOptions:
     logits: bool = False
     warmup_steps: int = 0
     binarization_update_every: int | str = "auto"
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
 
 
 def resolve_device(device) -> torch.device:
@@ -194,7 +200,8 @@ def train(
         n_batches = 0
         for index in _batches(X.shape[0], options.batch_size, generator):
             index = index.to(X.device)
-            data_loss = loss_function(network(X[index], logits=options.logits), Y[index])
+            batch = X[index] if options.augment is None else options.augment(X[index], generator)
+            data_loss = loss_function(network(batch, logits=options.logits), Y[index])
             penalty = regularizer(banks, step)
             loss = data_loss + penalty
             if not torch.isfinite(loss):

@@ -3,16 +3,19 @@ pickled and loaded without torch."""
 
 import math
 import pickle
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
 import pytest
+import torch
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 
 from skmorph import BiMoNNClassifier
 from skmorph.binary import BinaryConv, BinaryPooling, LinearHead, Thresholds
 from skmorph.nn import BiSE, BlockPooling
+from skmorph.nn.augmentation import random_horizontal_flip, random_shift
 from tests.test_imports import run_without_torch
 
 
@@ -252,3 +255,48 @@ def test_a_signed_first_layer_needs_complements_and_bise_layers(digits, change, 
     with pytest.raises(ValueError, match=message):
         model.fit(X_train[:50], y_train[:50])
     assert not hasattr(model, "network_")
+
+
+def test_hflip_augmentation_teaches_the_mirrored_images_too(digits):
+    X_train, X_test, y_train, y_test = digits
+    mirrored = X_test.reshape(-1, 8, 8)[:, :, ::-1].reshape(len(X_test), 64)
+    scores = {}
+    for augmentation in (None, "hflip"):
+        model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(8,), max_epochs=6,
+                                 augmentation=augmentation, random_state=0, device="cpu")
+        model.fit(X_train, y_train)
+        scores[augmentation] = (model.score(X_test, y_test),
+                                model.set_params(inference="float").score(mirrored, y_test))
+    # digits change in a mirror: only the network that saw mirrored digits reads them (the
+    # binarized predictor's head is refitted on the images as given)
+    assert scores["hflip"][1] > scores[None][1] + 0.2
+    assert scores["hflip"][0] > 0.8
+
+
+def test_hflip_augmentation_is_reproducible_and_needs_images(digits):
+    X_train, _, y_train, _ = digits
+    options = dict(hidden_channels=(4,), max_epochs=1, augmentation="hflip", random_state=0,
+                   device="cpu")
+    weights = [BiMoNNClassifier(input_shape=(8, 8), **options).fit(X_train[:100], y_train[:100])
+               .network_.conv_layers[0].neurons.raw_weight for _ in range(2)]
+    assert torch.equal(*weights)
+    model = BiMoNNClassifier(hidden_layer_sizes=(8,), max_epochs=1, augmentation="hflip")
+    with pytest.raises(ValueError, match="augmentation='hflip' needs input_shape"):
+        model.fit(X_train[:50], y_train[:50])
+    assert not hasattr(model, "network_")
+    for wrong in ("rotate", (), ("hflip", "zoom")):
+        model.set_params(input_shape=(8, 8), augmentation=wrong)
+        with pytest.raises(ValueError, match="'augmentation' parameter"):
+            model.fit(X_train[:50], y_train[:50])
+
+
+def test_augmentations_compose_in_the_order_given(digits):
+    X_train, _, y_train, _ = digits
+    model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(4,), max_epochs=1,
+                             augmentation=("hflip", "shift"), random_state=0, device="cpu")
+    assert model.fit(X_train[:100], y_train[:100]).score(X_train[:100], y_train[:100]) > 0.2
+    batch = torch.rand(8, 2, 8, 8)
+    made = model._augmentation(SimpleNamespace(augmentation=("hflip", "shift")))
+    generator = torch.Generator().manual_seed(0)
+    expected = random_shift(random_horizontal_flip(batch, generator), generator)
+    assert torch.equal(made(batch, torch.Generator().manual_seed(0)), expected)

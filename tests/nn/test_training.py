@@ -5,7 +5,13 @@ import torch.nn.functional as F
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from skmorph.morphology import dilation, erosion, opening
-from skmorph.nn import Regularizer, TrainingOptions, build_network, train
+from skmorph.nn import (
+    Regularizer,
+    TrainingOptions,
+    build_network,
+    train,
+)
+from skmorph.nn.augmentation import compose, random_horizontal_flip, random_shift
 
 SELEM = np.array([[0, 1, 0], [1, 1, 0], [0, 1, 1]], bool)  # asymmetric on purpose
 
@@ -221,3 +227,66 @@ def test_without_warmup_the_cosine_schedule_starts_at_the_learning_rate():
     rates = _learning_rates("cosine", warmup_steps=0)
     assert rates[0] == 0.01
     assert np.all(np.diff(rates) < 0)
+
+
+def test_random_horizontal_flip_mirrors_about_half_the_images_reproducibly():
+    images = torch.rand(400, 3, 5, 7, generator=torch.Generator().manual_seed(0))
+    flipped = random_horizontal_flip(images, torch.Generator().manual_seed(1))
+    mirrored = (flipped == images.flip(3)).flatten(1).all(1)
+    kept = (flipped == images).flatten(1).all(1)
+    assert torch.all(mirrored ^ kept)  # each image whole, as given or mirrored
+    assert 160 < mirrored.sum() < 240
+    again = random_horizontal_flip(images, torch.Generator().manual_seed(1))
+    assert torch.equal(flipped, again)
+    with pytest.raises(ValueError, match=r"needs images \(n, channels, H, W\)"):
+        random_horizontal_flip(images.flatten(1), torch.Generator())
+
+
+def test_augment_transforms_every_training_batch_and_never_the_validation_data():
+    images = torch.tensor(np.random.default_rng(6).random((40, 8, 8)) < 0.5,
+                          dtype=torch.float32)[:, None]
+    network = build_network(in_channels=1, conv_channels=[1], kernel_sizes=3)
+    network.reset_parameters(0.5, torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(0)
+    made, seen, scored = [], [], []
+
+    def augment(batch, given):
+        assert given is generator
+        made.append(1 - batch)
+        return made[-1]
+
+    handle = network.register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    try:
+        train(network, F.binary_cross_entropy, images, images,
+              options=TrainingOptions(max_epochs=2, batch_size=16, augment=augment),
+              regularizer=Regularizer(), generator=generator, validation=(images, images),
+              score=lambda net, x, y: scored.append(x) or 0.0)
+    finally:
+        handle.remove()
+    assert len(made) == 6  # 3 batches per epoch
+    training = [x for x in seen if x.shape[0] <= 16]
+    assert all(x is y for x, y in zip(training, made, strict=True))
+    assert all(x is images for x in scored)
+
+
+def test_random_shift_translates_each_image_by_at_most_one_pixel_edges_repeated():
+    generator = torch.Generator().manual_seed(2)
+    images = torch.rand(300, 2, 6, 7, generator=generator)
+    shifted = random_shift(images, torch.Generator().manual_seed(3))
+    padded = F.pad(images, (1, 1, 1, 1), mode="replicate")
+    found = []
+    for image, result in zip(padded, shifted, strict=True):
+        matches = [(dy, dx) for dy in range(3) for dx in range(3)
+                   if torch.equal(image[:, dy:dy + 6, dx:dx + 7], result)]
+        assert matches
+        found.append(matches[0])
+    assert len(set(found)) == 9  # every translation drawn
+    assert torch.equal(shifted, random_shift(images, torch.Generator().manual_seed(3)))
+
+
+def test_compose_applies_augmentations_in_order():
+    images = torch.rand(50, 1, 4, 5, generator=torch.Generator().manual_seed(0))
+    both = compose(random_horizontal_flip, random_shift)(images, torch.Generator().manual_seed(4))
+    generator = torch.Generator().manual_seed(4)
+    expected = random_shift(random_horizontal_flip(images, generator), generator)
+    assert torch.equal(both, expected)
