@@ -529,9 +529,6 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                                  dense_support_size=support,
                                  conv_operations=[None] * len(conv) if conv else None,
                                  channel_support_fraction=CONV_START_FRACTION)
-        if params.augmentation is not None and params.input_shape is None:
-            raise ValueError(f"augmentation={params.augmentation!r} needs input_shape: it "
-                             f"transforms images")
         if params.first_layer_start == "signed":
             sample = torch.randperm(len(data.inputs), generator=generator)[:SIGNED_START_SAMPLES]
             network.signed_start_(data.inputs[sample], generator)
