@@ -19,6 +19,7 @@ adds the PA term after 6 epochs; ``--teacher cnn`` distils the BiMoNN from a flo
 shape trained first within its fit (``teacher="cnn"``); ``--warmup`` is its
 ``learning_rate_warmup``; ``--first-layer-start signed`` its ``first_layer_start``;
 ``--augmentation hflip`` its ``augmentation`` (random left-right flips in training);
+``--conv-start data`` its ``conv_start`` (starting elements that fire on the data);
 ``--gap-report`` prints where the binarization gap lies (the
 hidden outputs thresholded, the head refitted on them, the predictor's own bits).
 
@@ -141,6 +142,7 @@ def conv_bimonn(data, args, seed):
         learning_rate_warmup=args.warmup, teacher=args.teacher,
         hidden_outputs=args.hidden_outputs, normalization=args.normalization,
         first_layer_start=args.first_layer_start, augmentation=args.augmentation,
+        conv_start=args.conv_start,
         distillation_weight=args.distillation_weight,
         distillation_temperature=args.distillation_temperature,
         regularization_weight=args.regularization_weight,
@@ -335,6 +337,8 @@ def main() -> None:
                         help="augmentation of the convolutional BiMoNN")
     parser.add_argument("--first-layer-start", choices=["signed"], default=None,
                         help="first_layer_start of the convolutional BiMoNN")
+    parser.add_argument("--conv-start", choices=["random", "data"], default="random",
+                        help="conv_start of the convolutional BiMoNN")
     parser.add_argument("--teacher", choices=["cnn"], default=None,
                         help="distil the convolutional BiMoNN from a float CNN of its shape")
     parser.add_argument("--distillation-weight", type=float, default=0.7)

@@ -9,6 +9,7 @@ activable or constant sets, always through the NumPy functions of :mod:`skmorph.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -194,7 +195,7 @@ class MorphologicalNeurons(nn.Module):
         input_mean: float = 0.5,
         generator=None,
         support_size: float | None = None,
-        operation: str | None = None,
+        operation: str | Sequence[str] | None = None,
         selem: torch.Tensor | None = None,
     ) -> None:
         """Initialize so that outputs start unsaturated (the paper's scheme), or sparse.
@@ -219,7 +220,14 @@ class MorphologicalNeurons(nn.Module):
         pre-activations on Bernoulli(``input_mean``) inputs, and ``beta`` and ``p`` give the
         same starting neurons for them.
         """
-        if operation not in (None, EROSION, DILATION):
+        per_neuron = operation is not None and not isinstance(operation, str)
+        if per_neuron:
+            operation = np.asarray(operation)
+            if operation.shape != (self.n_neurons,) or not np.isin(
+                    operation, (EROSION, DILATION)).all():
+                raise ValueError(f"operation must be None, 'erosion', 'dilation' or one of "
+                                 f"them per neuron ({self.n_neurons}), got {operation!r}")
+        elif operation not in (None, EROSION, DILATION):
             raise ValueError(f"operation must be None, 'erosion' or 'dilation', got {operation!r}")
         mean = float(np.clip(input_mean, 0.05, 0.95))
         factory = {"device": self.raw_weight.device, "dtype": self.raw_weight.dtype}
@@ -257,9 +265,12 @@ class MorphologicalNeurons(nn.Module):
                 inside_sum = (flat * selem).sum(1)
                 total = flat.sum(1)
                 draw = uniform(n)  # drawn in any case, so that the random stream is the same
-                erosion = draw < 0.5 if operation is None else torch.full_like(
-                    draw, operation == EROSION, dtype=torch.bool
-                )
+                if per_neuron:
+                    erosion = torch.as_tensor(operation == EROSION).to(draw.device)
+                elif operation is None:
+                    erosion = draw < 0.5
+                else:
+                    erosion = torch.full_like(draw, operation == EROSION, dtype=torch.bool)
                 low = torch.where(erosion, total - inside_min, total - inside_sum)
                 high = torch.where(erosion, inside_sum, inside_min)
                 bias, scale = (low + high) / 2, 6 / (high - low)

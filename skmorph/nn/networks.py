@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from skmorph.morphology.activation import DILATION, EROSION
 from skmorph.nn.layers import BiSE, BiSEL, BlockPooling, DenseLUI, MorphologicalNeurons
 from skmorph.nn.reparametrization import check_option
 
@@ -234,6 +235,47 @@ class MorphologicalNetwork(nn.Module):
             bank.set_bias_and_scale(pre.median(0).values, 1 / spread)
         return self
 
+    def data_start_(self, inputs: torch.Tensor, support_sizes: Sequence[float],
+                    generator=None, n_candidates: int = 16,
+                    min_rate: float = 0.05) -> MorphologicalNetwork:
+        """Start the convolutional layers as random activated erosions and dilations that are
+        not constant on ``inputs``, layer after layer.
+
+        Each neuron starts as an erosion or a dilation (drawn at random) by ``support_sizes[i]``
+        random weights of its window (layer ``i``), as
+        :meth:`MorphologicalNeurons.reset_parameters` starts it from ``selem``; an element
+        whose output fires on fewer than ``min_rate`` or more than ``1 - min_rate`` of the
+        pixels of ``inputs`` is drawn again, up to ``n_candidates`` times (then the draw
+        that fires closest to half of the pixels is kept). The next layer's elements are
+        drawn on this layer's thresholded and pooled outputs.
+
+        Why: on level sets of very unequal densities (many input levels) a random element is
+        mostly constant: an erosion of a few sparse level sets never fires, a dilation of
+        dense complements always does, and a neuron whose output is constant on the data
+        starts with almost no gradient (benchmarks/README.md, "A start that fires").
+        """
+        layers = list(self.conv_layers)
+        if not layers or not all(isinstance(layer, BiSE) for layer in layers):
+            raise ValueError("a data start needs convolutional BiSE layers (conv_layer='bise')")
+        if len(support_sizes) != len(layers):
+            raise ValueError(f"support_sizes must have one entry per convolutional layer "
+                             f"({len(layers)}), got {support_sizes!r}")
+        if not 0 <= min_rate < 0.5:
+            raise ValueError(f"min_rate must be in [0, 0.5), got {min_rate!r}")
+        bank = layers[0].neurons
+        x = inputs.to(bank.raw_weight.device, bank.raw_weight.dtype)
+        for layer, pool, support in zip(layers, self.conv_pools(), support_sizes, strict=True):
+            selem, operation = _firing_elements(layer, x, support, generator, n_candidates,
+                                                min_rate)
+            layer.neurons.reset_parameters(float(x.mean()), generator, selem=selem,
+                                           operation=operation)
+            with torch.no_grad():  # the started neurons, thresholded (no batch statistics)
+                bias = layer.neurons.bias.view(1, -1, 1, 1)
+                x = (layer.pre_activation(x) > bias).to(x.dtype)
+                if pool is not None:
+                    x = pool(x)
+        return self
+
     def project_(self) -> MorphologicalNetwork:
         """Project every bank's weights back to their constraints (see
         :meth:`MorphologicalNeurons.project_`); called after each optimizer step."""
@@ -250,6 +292,38 @@ class MorphologicalNetwork(nn.Module):
     def activated_counts(self) -> list[tuple[int, int]]:
         """``(activated neurons, neurons)`` of each bank, in the order of :meth:`neuron_banks`."""
         return [(int(b.activation().activated.sum()), b.n_neurons) for b in self.neuron_banks()]
+
+
+def _firing_elements(layer: BiSE, x: torch.Tensor, support: float, generator,
+                     n_candidates: int, min_rate: float) -> tuple[torch.Tensor, list[str]]:
+    """Per neuron of ``layer``, an element of ``support`` weights and an operation whose
+    output on ``x`` is not constant (see :meth:`MorphologicalNetwork.data_start_`)."""
+    bank = layer.neurons
+    n, k = bank.n_neurons, bank.n_weights
+    size = int(min(max(1, round(support)), k))
+    rows = torch.arange(n)
+    selem = torch.zeros(n, k, dtype=torch.bool)
+    erosion = torch.zeros(n, dtype=torch.bool)
+    best_gap = torch.full((n,), math.inf, dtype=torch.float64)
+    settled = torch.zeros(n, dtype=torch.bool)
+    for _ in range(max(1, int(n_candidates))):
+        positions = torch.rand(n, k, generator=generator).argsort(1)[:, :size]
+        masks = torch.zeros(n, k, dtype=torch.bool)
+        masks[rows[:, None], positions] = True
+        draw_erosion = torch.rand(n, generator=generator) < 0.5
+        weight = masks.view(n, *bank.weight_shape).to(x)
+        with torch.no_grad():
+            sums = layer.convolve(x, weight).movedim(1, -1).reshape(-1, n)
+        needed = torch.where(draw_erosion, size - 0.5, 0.5).to(sums)
+        rate = (sums > needed).to(torch.float64).mean(0).cpu()
+        gap = (rate - 0.5).abs()
+        better = ~settled & (gap < best_gap)
+        selem[better], erosion[better] = masks[better], draw_erosion[better]
+        best_gap[better] = gap[better]
+        settled |= (rate >= min_rate) & (rate <= 1 - min_rate)
+        if settled.all():
+            break
+    return selem, [EROSION if e else DILATION for e in erosion.tolist()]
 
 
 def _centre_pairs(n: int, kernel_size: tuple[int, int], generator) -> torch.Tensor:

@@ -257,6 +257,33 @@ def test_a_signed_first_layer_needs_complements_and_bise_layers(digits, change, 
     assert not hasattr(model, "network_")
 
 
+def test_a_data_start_begins_with_small_elements_that_fire(digits):
+    X_train, _, y_train, _ = digits
+    options = dict(input_shape=(8, 8), hidden_channels=(8, 8), kernel_size=3, max_epochs=1,
+                   learning_rate=1e-9, random_state=0, device="cpu")  # weights stay put
+    model = BiMoNNClassifier(conv_start="data", **options).fit(X_train[:200], y_train[:200])
+    network = model.network_
+    levels = model.binarized_.layers[0].images(X_train[:200].reshape(-1, 1, 8, 8))
+    inputs = torch.as_tensor(levels, dtype=network.head.weight.dtype)
+    constant = []
+    for layer, pool, size in zip(network.conv_layers, network.conv_pools(), [2, 4],
+                                 strict=True):
+        result = layer.neurons.activation()
+        assert result.activated.all() and (result.selem.sum(axis=1) == size).all()
+        with torch.no_grad():
+            bits = (layer.pre_activation(inputs) > layer.neurons.bias.view(1, -1, 1, 1))
+        rate = bits.double().mean(dim=(0, 2, 3))
+        constant.append(int(((rate < 0.05) | (rate > 0.95)).sum()))
+        inputs = pool(bits.to(inputs.dtype))
+    assert constant == [0, 0]
+    random = BiMoNNClassifier(**options).fit(X_train[:200], y_train[:200])
+    sizes = random.network_.conv_layers[1].neurons.activation().selem.sum(axis=1)
+    assert sizes.mean() > 1  # the random start's elements: 2% of the window, at least one
+    with pytest.raises(ValueError, match="conv_start='data' needs conv_layer='bise'"):
+        BiMoNNClassifier(conv_start="data", conv_layer="bisel", **options).fit(
+            X_train[:50], y_train[:50])
+
+
 def test_hflip_augmentation_teaches_the_mirrored_images_too(digits):
     X_train, X_test, y_train, y_test = digits
     mirrored = X_test.reshape(-1, 8, 8)[:, :, ::-1].reshape(len(X_test), 64)

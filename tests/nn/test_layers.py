@@ -149,6 +149,72 @@ def test_a_given_start_element_is_the_activated_element(operation):
         bank.reset_parameters(selem=selem[:2])
 
 
+def test_start_operations_can_be_given_per_neuron():
+    bank = MorphologicalNeurons(4, (2, 3, 3), dtype=torch.float64)
+    selem = torch.rand(4, 18, generator=torch.Generator().manual_seed(0)) < 0.3
+    selem[:, 0] = True
+    operations = ["erosion", "dilation", "dilation", "erosion"]
+    bank.reset_parameters(selem=selem, operation=operations)
+    result = bank.activation()
+    assert result.activated.all() and result.operation.tolist() == operations
+    np.testing.assert_array_equal(result.selem, selem.numpy())
+    for bad in (["erosion"] * 3, ["erosion", "opening", "erosion", "erosion"]):
+        with pytest.raises(ValueError, match="one of them per neuron"):
+            bank.reset_parameters(selem=selem, operation=bad)
+
+
+def _level_sets(n_images, n_levels, generator, size=12):
+    """Nested level sets of smooth random gray images and their complements: the densities
+    of the channels range from nearly empty to nearly full, as on Fashion-MNIST."""
+    gray = torch.rand(n_images, 1, size // 3, size // 3, generator=generator) ** 2
+    gray = torch.nn.functional.interpolate(gray, size=(size, size), mode="bilinear")
+    levels = torch.linspace(0, 1, n_levels + 2)[1:-1].view(1, -1, 1, 1)
+    bits = (gray >= levels).double()
+    return torch.cat([bits, 1 - bits], dim=1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_data_start_gives_activated_elements_that_fire_on_the_data(seed):
+    generator = torch.Generator().manual_seed(seed)
+    inputs = _level_sets(64, 7, generator)
+    net = build_network(in_channels=14, conv_channels=[16, 8], kernel_sizes=[5, 3],
+                        n_outputs=3, pooling="dilation", conv_layer="bise",
+                        n_features=8 * 3 * 3, dtype=torch.float64)
+    net.reset_parameters(0.5, generator, conv_operations=[None, None])
+    net.data_start_(inputs, support_sizes=[3, 4], generator=generator, min_rate=0.05)
+    x = inputs
+    for layer, pool, size in zip(net.conv_layers, net.conv_pools(), [3, 4], strict=True):
+        result = layer.neurons.activation()
+        assert result.activated.all()
+        assert (result.selem.sum(axis=1) == size).all()
+        with torch.no_grad():
+            out = layer(x).movedim(1, -1).reshape(-1, layer.out_channels)
+        rate = (out > 0.5).double().mean(0)
+        assert ((rate >= 0.05) & (rate <= 0.95)).all(), rate
+        x = pool((layer(x) > 0.5).double())
+    # the random start it replaces: nearly every first-layer element of 7 weights is constant
+    net.reset_parameters(0.5, generator, conv_operations=[None, None],
+                         channel_support_fraction=7 / 350)
+    with torch.no_grad():
+        out = net.conv_layers[0](inputs).movedim(1, -1).reshape(-1, 16)
+    rate = (out > 0.5).double().mean(0)
+    assert ((rate < 0.05) | (rate > 0.95)).sum() >= 12
+
+
+def test_bad_data_starts():
+    inputs = _level_sets(4, 2, torch.Generator().manual_seed(0))
+    net = build_network(in_channels=4, conv_channels=[4], kernel_sizes=3, n_outputs=2,
+                        conv_layer="bise", n_features=4 * 12 * 12)
+    with pytest.raises(ValueError, match="one entry per convolutional layer"):
+        net.data_start_(inputs.float(), support_sizes=[2, 2])
+    with pytest.raises(ValueError, match="min_rate"):
+        net.data_start_(inputs.float(), support_sizes=[2], min_rate=0.5)
+    bisel = build_network(in_channels=4, conv_channels=[4], kernel_sizes=3, n_outputs=2,
+                          n_features=4 * 12 * 12)
+    with pytest.raises(ValueError, match="conv_layer='bise'"):
+        bisel.data_start_(inputs.float(), support_sizes=[2])
+
+
 def test_pair_start_elements_are_the_centre_and_one_neighbour():
     net = build_network(in_channels=1, conv_channels=[3, 1], kernel_sizes=5)
     net.reset_parameters(generator=torch.Generator().manual_seed(0),
