@@ -185,10 +185,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         output is constant on 256 training images
         (:meth:`skmorph.nn.MorphologicalNetwork.data_start_`). On level sets of unequal
         densities most random starts are constant on the data, and a constant neuron starts
-        with almost no gradient (on Fashion-MNIST, 28 of the 64 first-layer neurons and 126
-        of the 128 second-layer ones with two input levels; benchmarks/README.md, "A start
-        that fires"). Needs ``conv_layer="bise"``; ``first_layer_start`` then replaces the
-        first layer's start.
+        with almost no gradient (on Fashion-MNIST, 21-28 of the 64 first-layer neurons and
+        126 of the 128 second-layer ones with two input levels, 58-63 and 128 with seven;
+        benchmarks/README.md, "A start that fires"). Needs ``conv_layer="bise"``;
+        ``first_layer_start`` then replaces the first layer's start.
     output_layer : {"linear", "binary"}, default="linear"
         ``"linear"``: a float head on the last binary layer (the paper's networks);
         ``"binary"``: a last DenseLUI layer with one unit per class (fully binarized).

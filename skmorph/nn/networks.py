@@ -245,7 +245,7 @@ class MorphologicalNetwork(nn.Module):
         random weights of its window (layer ``i``), as
         :meth:`MorphologicalNeurons.reset_parameters` starts it from ``selem``; an element
         whose output fires on fewer than ``min_rate`` or more than ``1 - min_rate`` of the
-        pixels of ``inputs`` is drawn again, up to ``n_candidates`` times (then the draw
+        pixels of ``inputs`` is drawn again, ``n_candidates`` draws at most (then the one
         that fires closest to half of the pixels is kept). The next layer's elements are
         drawn on this layer's thresholded and pooled outputs.
 
