@@ -27,17 +27,9 @@ SETTINGS = {"2": (3, "quantile"), "7": (7, "uniform")}
 def constant_neurons(model, images: np.ndarray, min_rate: float = 0.05) -> list[int]:
     """Per convolutional layer, the neurons firing on fewer than ``min_rate`` or more than
     ``1 - min_rate`` of the pixels."""
-    network = model.network_
     levels = model.binarized_.layers[0].images(images[:, None])
-    x = torch.as_tensor(levels, dtype=network.head.weight.dtype)
-    counts = []
-    for layer, pool in zip(network.conv_layers, network.conv_pools(), strict=True):
-        with torch.no_grad():
-            bits = layer.pre_activation(x) > layer.neurons.bias.view(1, -1, 1, 1)
-        rate = bits.double().mean(dim=(0, 2, 3))
-        counts.append(int(((rate < min_rate) | (rate > 1 - min_rate)).sum()))
-        x = pool(bits.to(x.dtype))
-    return counts
+    rates = model.network_.conv_firing_rates(torch.as_tensor(levels))
+    return [int(((rate < min_rate) | (rate > 1 - min_rate)).sum()) for rate in rates]
 
 
 def main() -> None:

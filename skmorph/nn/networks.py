@@ -254,9 +254,7 @@ class MorphologicalNetwork(nn.Module):
         dense complements always does, and a neuron whose output is constant on the data
         starts with almost no gradient (benchmarks/README.md, "A start that fires").
         """
-        layers = list(self.conv_layers)
-        if not layers or not all(isinstance(layer, BiSE) for layer in layers):
-            raise ValueError("a data start needs convolutional BiSE layers (conv_layer='bise')")
+        layers = self._bise_layers("a data start")
         if len(support_sizes) != len(layers):
             raise ValueError(f"support_sizes must have one entry per convolutional layer "
                              f"({len(layers)}), got {support_sizes!r}")
@@ -269,12 +267,33 @@ class MorphologicalNetwork(nn.Module):
                                                 min_rate)
             layer.neurons.reset_parameters(float(x.mean()), generator, selem=selem,
                                            operation=operation)
-            with torch.no_grad():  # the started neurons, thresholded (no batch statistics)
-                bias = layer.neurons.bias.view(1, -1, 1, 1)
-                x = (layer.pre_activation(x) > bias).to(x.dtype)
-                if pool is not None:
-                    x = pool(x)
+            x = _fired(layer, x)
+            if pool is not None:
+                x = pool(x)
         return self
+
+    def conv_firing_rates(self, inputs: torch.Tensor) -> list[torch.Tensor]:
+        """Per convolutional layer, the share of the pixels of ``inputs`` on which each
+        neuron's thresholded output fires, every layer reading the previous one's thresholded,
+        pooled outputs (the neurons as they stand, without batch statistics). A neuron that
+        fires almost never or almost always is constant on the data (see
+        :meth:`data_start_`)."""
+        layers = self._bise_layers("firing rates")
+        bank = layers[0].neurons
+        x = inputs.to(bank.raw_weight.device, bank.raw_weight.dtype)
+        rates = []
+        for layer, pool in zip(layers, self.conv_pools(), strict=True):
+            x = _fired(layer, x)
+            rates.append(x.to(torch.float64).mean(dim=(0, 2, 3)))
+            if pool is not None:
+                x = pool(x)
+        return rates
+
+    def _bise_layers(self, what: str) -> list[BiSE]:
+        layers = list(self.conv_layers)
+        if not layers or not all(isinstance(layer, BiSE) for layer in layers):
+            raise ValueError(f"{what} needs convolutional BiSE layers (conv_layer='bise')")
+        return layers
 
     def project_(self) -> MorphologicalNetwork:
         """Project every bank's weights back to their constraints (see
@@ -292,6 +311,12 @@ class MorphologicalNetwork(nn.Module):
     def activated_counts(self) -> list[tuple[int, int]]:
         """``(activated neurons, neurons)`` of each bank, in the order of :meth:`neuron_banks`."""
         return [(int(b.activation().activated.sum()), b.n_neurons) for b in self.neuron_banks()]
+
+
+def _fired(layer: BiSE, x: torch.Tensor) -> torch.Tensor:
+    """The thresholded outputs of ``layer``'s neurons on ``x`` (0/1, the dtype of ``x``)."""
+    with torch.no_grad():
+        return (layer.pre_activation(x) > layer.neurons.bias.view(1, -1, 1, 1)).to(x.dtype)
 
 
 def _firing_elements(layer: BiSE, x: torch.Tensor, support: float, generator,

@@ -183,7 +183,9 @@ def test_a_data_start_gives_activated_elements_that_fire_on_the_data(seed):
     net.reset_parameters(0.5, generator, conv_operations=[None, None])
     net.data_start_(inputs, support_sizes=[3, 4], generator=generator, min_rate=0.05)
     x = inputs
-    for layer, pool, size in zip(net.conv_layers, net.conv_pools(), [3, 4], strict=True):
+    firing_rates = net.conv_firing_rates(inputs)
+    for layer, pool, size, firing in zip(net.conv_layers, net.conv_pools(), [3, 4],
+                                         firing_rates, strict=True):
         result = layer.neurons.activation()
         assert result.activated.all()
         assert (result.selem.sum(axis=1) == size).all()
@@ -191,6 +193,7 @@ def test_a_data_start_gives_activated_elements_that_fire_on_the_data(seed):
             out = layer(x).movedim(1, -1).reshape(-1, layer.out_channels)
         rate = (out > 0.5).double().mean(0)
         assert ((rate >= 0.05) & (rate <= 0.95)).all(), rate
+        torch.testing.assert_close(firing, rate)  # the forward pass, thresholded
         x = pool((layer(x) > 0.5).double())
     # the random start it replaces: nearly every first-layer element of 7 weights is constant
     net.reset_parameters(0.5, generator, conv_operations=[None, None],
@@ -213,6 +216,8 @@ def test_bad_data_starts():
                           n_features=4 * 12 * 12)
     with pytest.raises(ValueError, match="conv_layer='bise'"):
         bisel.data_start_(inputs.float(), support_sizes=[2])
+    with pytest.raises(ValueError, match="conv_layer='bise'"):
+        bisel.conv_firing_rates(inputs.float())
 
 
 def test_pair_start_elements_are_the_centre_and_one_neighbour():
