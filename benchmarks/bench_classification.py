@@ -142,7 +142,8 @@ def conv_bimonn(data, args, seed):
         learning_rate_warmup=args.warmup, teacher=args.teacher,
         hidden_outputs=args.hidden_outputs, normalization=args.normalization,
         first_layer_start=args.first_layer_start, augmentation=args.augmentation,
-        conv_start=args.conv_start,
+        conv_start=args.conv_start, layerwise_epochs=args.layerwise_epochs,
+        refit_head={"auto": "auto", "yes": True, "no": False}[args.refit_head],
         distillation_weight=args.distillation_weight,
         distillation_temperature=args.distillation_temperature,
         regularization_weight=args.regularization_weight,
@@ -278,6 +279,12 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
             maps += f", hidden outputs {args.hidden_outputs}"
         if args.normalization:
             maps += f", {args.normalization} normalization"
+        if args.conv_start != "random":
+            maps += f", {args.conv_start} start"
+        if args.layerwise_epochs:
+            maps += f", layerwise binarization ({args.layerwise_epochs} epochs per layer)"
+        if args.refit_head != "auto":
+            maps += f", refit_head {args.refit_head}"
         if args.teacher:
             maps += (f", distilled from a float CNN (weight {args.distillation_weight:g}, "
                      f"T {args.distillation_temperature:g})")
@@ -339,6 +346,10 @@ def main() -> None:
                         help="first_layer_start of the convolutional BiMoNN")
     parser.add_argument("--conv-start", choices=["random", "data"], default="random",
                         help="conv_start of the convolutional BiMoNN")
+    parser.add_argument("--layerwise-epochs", type=int, default=0,
+                        help="layerwise_epochs of the convolutional BiMoNN")
+    parser.add_argument("--refit-head", choices=["auto", "yes", "no"], default="auto",
+                        help="refit_head of the convolutional BiMoNN")
     parser.add_argument("--teacher", choices=["cnn"], default=None,
                         help="distil the convolutional BiMoNN from a float CNN of its shape")
     parser.add_argument("--distillation-weight", type=float, default=0.7)

@@ -2,7 +2,11 @@
 
 from skmorph.estimators._params import InvalidParameterError
 from skmorph.estimators.classifier import BiMoNNClassifier
-from skmorph.estimators.conversion import binarize_network, calibrate_network
+from skmorph.estimators.conversion import (
+    binarize_network,
+    calibrate_network,
+    set_layer_operator,
+)
 from skmorph.estimators.transformer import MorphologicalTransformer
 
 __all__ = [
@@ -12,6 +16,7 @@ __all__ = [
     "binarize",
     "binarize_network",
     "calibrate_network",
+    "set_layer_operator",
 ]
 
 

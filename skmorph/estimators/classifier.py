@@ -14,20 +14,26 @@ import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skmorph.binary import LinearHead
+from skmorph.binary import BinaryConv, BinaryDense, LinearHead
 from skmorph.estimators._base import (
     SHARED_CONSTRAINTS,
     BiMoNNBase,
+    Candidate,
     TrainingData,
     as_float_tensor,
     document_shared_parameters,
     per_layer,
 )
 from skmorph.estimators._params import HasMethods, Interval, Options, SequenceOf
-from skmorph.estimators.conversion import binarize_network, calibrate_network
+from skmorph.estimators.conversion import (
+    binarize_network,
+    calibrate_network,
+    set_layer_operator,
+)
 from skmorph.morphology.projection import METHODS
 from skmorph.nn import (
     CONV_LAYERS,
@@ -36,6 +42,7 @@ from skmorph.nn import (
     POOLINGS,
     build_network,
     conv_features,
+    resolve_device,
     torch_threads,
 )
 from skmorph.nn.augmentation import compose, random_horizontal_flip, random_shift
@@ -50,6 +57,10 @@ AUGMENTATIONS = {"hflip": random_horizontal_flip, "shift": random_shift}
 CONV_START_FRACTION = 0.02  # of a convolutional neuron's weights in its starting element
 FLOAT_BATCH = 1024  # samples per forward pass of the float network outside training
 HEAD_MAX_ITER = 200  # L-BFGS iterations of the head refit (see _refit_head)
+HEAD_ROUND = 10  # L-BFGS iterations between two held-out scores of the head refit
+HEAD_PATIENCE = 2  # rounds without a better held-out score before the refit stops
+HEAD_HELD_OUT = 0.1  # share of the samples the refit holds out to stop on
+HEAD_MIN_SAMPLES = 1000  # fewer samples: no held-out part, HEAD_MAX_ITER iterations
 SIGNED_START_SAMPLES = 256  # training samples whose pre-activations place a signed start
 DATA_START_SAMPLES = 256  # training images on which conv_start="data" draws its elements
 DATA_START_SUPPORTS = (2, 4)  # weights per starting element: first conv layer, later ones
@@ -193,11 +204,26 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         ``"linear"``: a float head on the last binary layer (the paper's networks);
         ``"binary"``: a last DenseLUI layer with one unit per class (fully binarized).
     refit_head : bool or "auto", default="auto"
-        With a linear head, refit it (multinomial logistic regression) on the binary features
-        that the binarized network actually produces on the training data, for the binarized
-        predictor (at most 200 L-BFGS iterations); the float network keeps its own head.
-        ``"auto"``: refit unless the hidden outputs are ``"binarized"`` (the head was then
-        trained on those very features).
+        With a linear head, refit it (multinomial logistic regression, C=1) on the binary
+        features that the binarized network actually produces on the training data, for the
+        binarized predictor; the float network keeps its own head. The refit starts from the
+        float network's head; from 1000 samples on it holds out a tenth of them (stratified)
+        and stops when their accuracy has not improved for 2 rounds of 10 L-BFGS iterations,
+        keeping the best head (the starting one included); with fewer samples it runs 200
+        iterations on all of them. On Fashion-MNIST the full refit from zero overfits the
+        18 816 features and costs minutes (benchmarks/README.md, "Layer by layer").
+        ``"auto"``: refit unless the head was trained on the binarized network's very
+        features: with ``hidden_outputs="binarized"``, or after ``layerwise_epochs``.
+    layerwise_epochs : int, default=0
+        After training, binarize the network layer by layer: each morphological layer in
+        turn (convolutional, then dense) is set to its binarization (by ``binarization``, so
+        calibrated on the training data with ``"calibrated"``) as activated neurons and
+        frozen, and the layers after it, the head included, are trained ``layerwise_epochs``
+        epochs on its now exact outputs (Adam from a tenth of ``learning_rate``, cosine
+        decay). Every layer ends activated, so the binarized predictor equals the float
+        network with hidden outputs thresholded at 1/2, and its head is the one trained on
+        those bits (no refit). Costs about ``layerwise_epochs`` epochs per layer, less for the
+        later ones (what is frozen needs no gradient); ignored by ``partial_fit``.
     binarization : {"activable", "calibrated", "constant_exact", "constant_uniform", \
 "constant_normal", "exact"}, default="activable"
         How neurons that are not activated are approximated after fit (activated ones are
@@ -286,6 +312,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         "hidden_outputs": [Options(HIDDEN_OUTPUTS)],
         "normalization": [Options(NORMALIZATIONS)],
         "refit_head": [Options(("auto",)), *SHARED_CONSTRAINTS["include_complement"]],
+        "layerwise_epochs": [Interval(0, None, integer=True)],
         "binarization": [Options(BINARIZATIONS)],
         "augmentation": [Options((None, *AUGMENTATIONS)),
                          SequenceOf(Options(tuple(AUGMENTATIONS)), min_length=1)],
@@ -322,6 +349,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         conv_start="random",
         output_layer="linear",
         refit_head="auto",
+        layerwise_epochs=0,
         regularization=None,
         regularization_weight=1e-3,
         regularization_delay=0,
@@ -557,6 +585,57 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             network.signed_start_(data.inputs[sample], generator)
         return network
 
+    def _refine(self, params, data, context, candidate: Candidate, generator) -> Candidate:
+        """Layer-by-layer binarization (``layerwise_epochs``): freeze each morphological layer
+        as its binarization, then train the layers after it on its exact outputs."""
+        if not params.layerwise_epochs or not data.fits_predictor:
+            return candidate
+        network, history = copy.deepcopy(candidate.network), list(candidate.history)
+        binarized, report = candidate.binarized, candidate.report
+        tuning = copy.copy(params)
+        tuning.learning_rate = params.learning_rate / 10
+        tuning.learning_rate_schedule, tuning.learning_rate_warmup = "cosine", 0.0
+        validation = not isinstance(data.train_index, slice)
+        without_refit = {**context, "_fit_params": {**context["_fit_params"],
+                                                    "refit_head": False}}
+        layers = [*network.conv_layers, *network.dense_layers]
+        if network.binary_output:  # the output layer is trained, never frozen
+            layers = layers[:-1]
+        # the binary layers of the predictor, in the order of the float ones
+        binary_layers = [layer for layer in binarized.layers
+                         if isinstance(layer, (BinaryConv, BinaryDense))]
+        try:
+            for position, layer in enumerate(layers):
+                set_layer_operator(layer, binary_layers[position], generator)
+                layer.requires_grad_(False)
+                if params.verbose:
+                    print(f"layerwise binarization: layer {position + 1} of {len(layers)} "
+                          f"frozen", flush=True)
+                done = len(history)
+                history = self._train_network(
+                    tuning, network, history, data,
+                    data.train_index if validation else None,
+                    data.scored_index if validation else None,
+                    generator, resolve_device(params.device), params.layerwise_epochs,
+                )
+                for entry in history[done:]:
+                    entry["frozen_layers"] = position + 1
+                # the layers after this one changed: binarize (and calibrate) them again; the
+                # head (refit_head=True) only at the end
+                last = position == len(layers) - 1
+                binarized, report = self._binarize_network(
+                    network, context if last else without_refit, params.binarization,
+                    data.X, data.y)
+                binary_layers = [layer for layer in binarized.layers
+                                 if isinstance(layer, (BinaryConv, BinaryDense))]
+        finally:
+            network.requires_grad_(True)
+        report["layerwise"] = f"{len(layers)} layers frozen in turn, {params.layerwise_epochs} " \
+                              f"epochs after each"
+        score = self._binarized_score(binarized, data.X[data.scored_index],
+                                      data.y[data.scored_index])
+        return Candidate(network, history, binarized, report, score)
+
     def _loss(self, params):
         if params.teacher is not None:
             return distillation_loss(params.distillation_weight,
@@ -651,7 +730,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                                   "binarized features")
             else:
                 with _names_checked_already():
-                    binarized.layers[-1] = _refit_head(binarized, X, context["classes_"], y)
+                    binarized.layers[-1] = _refit_head(binarized, X, context["classes_"], y,
+                                                       network.head)
                 report["head"] = "refitted on the binarized features of the given data"
         return binarized, report
 
@@ -752,18 +832,61 @@ def _binary_output_loss(outputs, targets):
     return F.binary_cross_entropy(outputs.clamp(1e-6, 1 - 1e-6), one_hot)
 
 
-def _refit_head(binarized, X, classes, encoded) -> LinearHead:
-    """Multinomial logistic regression on the binarized hidden features, as a LinearHead.
+def _refit_head(binarized, X, classes, encoded, start: torch.nn.Linear) -> LinearHead:
+    """Multinomial logistic regression on the binarized hidden features, as a LinearHead,
+    started from the float network's head ``start`` (which reads the same features).
 
-    At most ``HEAD_MAX_ITER`` L-BFGS iterations: on tens of thousands of samples and features
-    full convergence costs many minutes for a head that predicts the same; the iteration
-    bound is part of the method, so its ConvergenceWarning is not passed on.
+    With at least ``HEAD_MIN_SAMPLES`` samples, L-BFGS runs in rounds of ``HEAD_ROUND``
+    iterations on all but a held-out ``HEAD_HELD_OUT`` of them (stratified), and stops when
+    the held-out accuracy has not improved for ``HEAD_PATIENCE`` rounds; the best head is
+    kept, the starting one included. On tens of thousands of samples and features the full
+    fit overfits them (Fashion-MNIST, benchmarks/README.md) and costs minutes. Fewer samples:
+    ``HEAD_MAX_ITER`` iterations on all of them. The iteration bounds are part of the method,
+    so the ConvergenceWarning is not passed on.
     """
-    # float32: half the memory of float64 for the 60 000 x 18 816 bits of a Fashion-MNIST head
+    weight = start.weight.detach().cpu().numpy().astype(np.float64)
+    bias = start.bias.detach().cpu().numpy().astype(np.float64)
+    if len(classes) == 2:  # one logit: the difference of the two classes' scores
+        weight, bias = weight[1:] - weight[:1], bias[1:] - bias[:1]
+    n_samples = X.shape[0]
+    held_out = 0
+    if n_samples >= HEAD_MIN_SAMPLES:
+        held_out = max(1, round(HEAD_HELD_OUT * n_samples))
+        counts = np.bincount(encoded)
+        order = train_test_split(np.arange(n_samples), test_size=held_out, random_state=0,
+                                 stratify=encoded if counts[counts > 0].min() >= 2 else None)
+        order = np.concatenate(order)
+        X, encoded = X[order], encoded[order]
+    # float32: half the memory of float64 for the 60 000 x 18 816 bits of a Fashion-MNIST head;
+    # the rows held out last, so that both parts are views
     features = binarized.transform(X).astype(np.float32)
+    fit_part, fit_labels = features[:n_samples - held_out], encoded[:n_samples - held_out]
+    model = LogisticRegression(C=1.0, max_iter=HEAD_ROUND if held_out else HEAD_MAX_ITER,
+                               warm_start=True)
+    model.coef_, model.intercept_ = weight, bias
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=ConvergenceWarning)
-        model = LogisticRegression(C=1.0, max_iter=HEAD_MAX_ITER).fit(features, encoded)
+        if not held_out:
+            model.fit(fit_part, fit_labels)
+        else:
+            def held_out_score(coef, intercept):
+                scores = features[n_samples - held_out:] @ coef.T.astype(np.float32) + intercept
+                predicted = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 \
+                    else scores.argmax(1)
+                return np.mean(predicted == encoded[n_samples - held_out:])
+
+            best = (held_out_score(weight, bias), weight, bias)
+            stale = 0
+            for _ in range(HEAD_MAX_ITER // HEAD_ROUND):
+                model.fit(fit_part, fit_labels)
+                score = held_out_score(model.coef_, model.intercept_)
+                if score > best[0]:
+                    best, stale = (score, model.coef_.copy(), model.intercept_.copy()), 0
+                else:
+                    stale += 1
+                if stale >= HEAD_PATIENCE or model.n_iter_.max() < HEAD_ROUND:
+                    break  # no better for a while, or converged
+            model.coef_, model.intercept_ = best[1], best[2]
     weight, bias = model.coef_, model.intercept_
     if len(classes) == 2:  # one logit z: softmax of (-z/2, z/2) is sigmoid(z)
         weight, bias = np.vstack([-weight / 2, weight / 2]), np.array([-bias[0], bias[0]]) / 2

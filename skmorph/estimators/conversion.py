@@ -12,10 +12,15 @@ from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, BinaryPool
 from skmorph.binary.layers import pack_samples, unpack_samples
 from skmorph.morphology.activation import EROSION
 from skmorph.morphology.bitpack import pack
-from skmorph.morphology.projection import METHODS, BinarizedNeurons, calibrated_element
+from skmorph.morphology.projection import (
+    METHODS,
+    BinarizedNeurons,
+    packed_agreement,
+    packed_calibrated_element,
+)
 from skmorph.nn import BiSE, BiSEL, DenseLUI, MorphologicalNetwork
 
-__all__ = ["binarize_network", "calibrate_network", "set_operator"]
+__all__ = ["binarize_network", "calibrate_network", "set_layer_operator", "set_operator"]
 
 CALIBRATION_WINDOWS = 40  # windows drawn per calibration image, for each convolutional layer
 
@@ -208,12 +213,16 @@ def _calibrate_bank(layer, bits: np.ndarray, target: np.ndarray, selems: np.ndar
     ``layer`` (flat ``selems``) from its windows ``bits`` and thresholded outputs ``target``."""
     weights, _ = layer.neurons.numpy_parameters()
     before, after = [], []
+    n_samples = bits.shape[0]
+    bits, target = np.packbits(bits, axis=0), np.packbits(target, axis=0)  # once per bank
     for neuron in np.flatnonzero(~exact):
-        current = bits[:, selems[neuron]]
-        current = current.all(1) if operations[neuron] == EROSION else current.any(1)
-        before.append(float((current == target[:, neuron]).mean()))
-        selems[neuron], operations[neuron], agreement = calibrated_element(
-            weights[neuron], bits, target[:, neuron])
+        reduce = np.bitwise_and if operations[neuron] == EROSION else np.bitwise_or
+        current = (reduce.reduce(bits[:, selems[neuron]], axis=1, keepdims=True)
+                   if selems[neuron].any() else  # empty: constant, the padding bits 0
+                   np.packbits(np.full((n_samples, 1), reduce is np.bitwise_and), axis=0))
+        before.append(float(packed_agreement(current, target[:, neuron], n_samples)[0]))
+        selems[neuron], operations[neuron], agreement = packed_calibrated_element(
+            weights[neuron], bits, target[:, neuron], n_samples)
         after.append(agreement)
     entry.update(n_calibrated=len(after),
                  agreement_before=float(np.mean(before)) if before else 1.0,
@@ -342,15 +351,45 @@ def set_operator(network: MorphologicalNetwork, layers: list[BinaryConv], genera
         )
     if not all(isinstance(layer, BiSEL) for layer in network.conv_layers):
         raise ValueError("set_operator sets BiSEL layers; this network has BiSE layers")
+    for layer, binary in zip(network.conv_layers, layers, strict=True):
+        set_layer_operator(layer, binary, generator)
+
+
+def set_layer_operator(layer: BiSE | BiSEL | DenseLUI, binary: BinaryConv | BinaryDense,
+                       generator) -> None:
+    """Set one layer of a float network to the activated neurons of its binary layer.
+
+    Every neuron becomes the activated erosion or dilation by its element in ``binary`` (a
+    BiSEL's LUIs the activated union or intersection of their active channels), with the
+    starting weights of :meth:`skmorph.nn.MorphologicalNeurons.reset_parameters`: the layer
+    then binarizes back to ``binary`` exactly, and on binary inputs its output thresholded at
+    1/2 is ``binary``'s. ``binary`` is the layer as :func:`binarize_network` (or
+    :func:`calibrate_network`) made it from ``layer``.
+    """
+    if isinstance(layer, BiSEL):
+        expected = (layer.out_channels, layer.in_channels)
+    elif isinstance(layer, BiSE):
+        expected = (layer.out_channels, layer.read_channels)
+    else:
+        expected = (layer.out_features, layer.in_features)
+    found = (binary.selems.shape[:2] if isinstance(binary, BinaryConv)
+             else binary.supports.shape)
+    if isinstance(binary, BinaryConv) == isinstance(layer, DenseLUI) or found != expected:
+        raise ValueError(f"a {type(binary).__name__} of shape {found} cannot set a "
+                         f"{type(layer).__name__} of (outputs, inputs) {expected}")
     with torch.no_grad():
-        for layer, binary in zip(network.conv_layers, layers, strict=True):
-            shape = (layer.out_channels, layer.in_channels)
-            if binary.selems.shape[:2] != shape:
-                raise ValueError(f"binary layer of shape {binary.selems.shape[:2]} for a BiSEL "
-                                 f"of {shape[::-1]} channels")
+        if isinstance(layer, BiSEL):
             # BiSE neuron i * c_out + j reads input i for output j
             _set_neurons(layer.bises, np.swapaxes(binary.selems, 0, 1),
                          np.swapaxes(binary.operations, 0, 1), generator)
             if layer.luis is not None:
                 _set_neurons(layer.luis, binary.active,
                              np.where(binary.combine == "and", EROSION, "dilation"), generator)
+        elif isinstance(layer, BiSE):
+            _set_neurons(layer.neurons, binary.selems.reshape(layer.out_channels, -1),
+                         binary.operations[:, 0], generator)
+        else:  # an erosion is the threshold at the element's size (of more than one input)
+            sizes = binary.supports.sum(axis=1)
+            _set_neurons(layer.neurons, binary.supports,
+                         np.where((binary.thresholds == sizes) & (sizes > 1), EROSION,
+                                  "dilation"), generator)

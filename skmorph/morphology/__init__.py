@@ -19,6 +19,7 @@ from skmorph.morphology.projection import (
     Projection,
     binarize_neurons,
     calibrated_element,
+    packed_calibrated_element,
     project_activable,
     project_constant,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "line",
     "opening",
     "pack",
+    "packed_calibrated_element",
     "pad_selem",
     "project_activable",
     "project_constant",

@@ -50,6 +50,8 @@ __all__ = [
     "binarize_neurons",
     "calibrated_element",
     "constant_distance",
+    "packed_agreement",
+    "packed_calibrated_element",
     "project_activable",
     "project_activable_on",
     "project_constant",
@@ -423,15 +425,34 @@ def calibrated_element(weights: np.ndarray, inputs: np.ndarray, target: np.ndarr
     agreement : float
         Fraction of the samples where the chosen operation outputs ``target``.
     """
+    inputs = np.asarray(inputs, dtype=bool)
+    return packed_calibrated_element(weights, np.packbits(inputs, axis=0),
+                                     np.packbits(np.asarray(target, dtype=bool)),
+                                     inputs.shape[0])
+
+
+def packed_calibrated_element(weights: np.ndarray, inputs: np.ndarray, target: np.ndarray,
+                              n_samples: int):
+    """:func:`calibrated_element` on samples packed 8 to a byte (``np.packbits`` along the
+    samples: ``inputs`` of shape ``(ceil(n_samples / 8), n_weights)``, ``target`` of shape
+    ``(ceil(n_samples / 8),)``), for many neurons reading the same inputs: packed once."""
     weights = np.asarray(weights, dtype=np.float64)
     order = np.argsort(-weights, kind="stable")[: max(1, int((weights > 0).sum()))]
-    sorted_inputs = np.asarray(inputs, dtype=bool)[:, order]
-    target = np.asarray(target, dtype=bool)[:, None]
-    erosions = (np.logical_and.accumulate(sorted_inputs, axis=1) == target).mean(axis=0)
-    dilations = (np.logical_or.accumulate(sorted_inputs, axis=1) == target).mean(axis=0)
-    operation, scores = (EROSION, erosions) if erosions.max() >= dilations.max() else (
-        DILATION, dilations)
-    size = int(scores.argmax()) + 1
+    chosen = inputs[:, order]
+    # the padding bits are 0 in inputs and target alike: never a disagreement
+    scores = {operation: packed_agreement(accumulate.accumulate(chosen, axis=1), target,
+                                          n_samples)
+              for operation, accumulate in ((EROSION, np.bitwise_and),
+                                            (DILATION, np.bitwise_or))}
+    operation = EROSION if scores[EROSION].max() >= scores[DILATION].max() else DILATION
+    size = int(scores[operation].argmax()) + 1
     selem = np.zeros(weights.shape[0], dtype=bool)
     selem[order[:size]] = True
-    return selem, operation, float(scores.max())
+    return selem, operation, float(scores[operation].max())
+
+
+def packed_agreement(outputs: np.ndarray, target: np.ndarray, n_samples: int) -> np.ndarray:
+    """Fraction of the samples where packed ``outputs`` (one column per candidate, samples
+    packed along axis 0) equal the packed ``target``, counted exactly."""
+    disagreements = np.bitwise_count(outputs ^ target[:, None]).sum(axis=0, dtype=np.int64)
+    return (n_samples - disagreements) / max(n_samples, 1)

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from skmorph import BiMoNNClassifier
-from skmorph.binary import BinarizedNetwork, BinaryConv, Thresholds
-from skmorph.estimators import binarize_network, calibrate_network
+from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, Thresholds
+from skmorph.estimators import binarize_network, calibrate_network, set_layer_operator
 from skmorph.morphology import calibrated_element
-from skmorph.nn import build_network
+from skmorph.nn import BiSEL, build_network
 
 
 @pytest.mark.parametrize("operation", ["erosion", "dilation"])
@@ -77,3 +77,123 @@ def test_classifier_calibrated_binarization(digits):
     assert "needs data" in report["calibration"]
     with pytest.raises(ValueError, match="binarization"):
         BiMoNNClassifier(binarization="closest").fit(X_train[:50], y_train[:50])
+
+
+def _random_binary_layers(binarized, network, rng):
+    """Binary layers of the shapes of ``binarized``'s, with random elements and operations,
+    of the kinds that the float layers of ``network`` binarize to."""
+    layers = []
+    binaries = [layer for layer in binarized.layers if isinstance(layer, (BinaryConv,
+                                                                          BinaryDense))]
+    for layer, floating in zip(binaries, [*network.conv_layers, *network.dense_layers],
+                               strict=True):
+        if isinstance(layer, BinaryDense):
+            supports = rng.random(layer.supports.shape) < 0.3
+            supports[:, 0] = True
+            sizes = supports.sum(1)
+            layers.append(BinaryDense(supports, np.where(rng.random(len(sizes)) < 0.5, sizes, 1)))
+            continue
+        selems = rng.random(layer.selems.shape) < 0.3
+        c_out, c_in = layer.selems.shape[:2]
+        if isinstance(floating, BiSEL):  # every neuron (pair of channels) reads something
+            selems[..., 1, 1] = True
+            operations = rng.choice(["erosion", "dilation"], (c_out, c_in))
+            active = rng.random((c_out, c_in)) < 0.6
+            active[:, 0] = True
+            combine = rng.choice(["and", "or"], c_out)
+        else:  # a BiSE: one operation per output, over the channels its element spans
+            selems[:, 0, 1, 1] = True
+            operation = rng.choice(["erosion", "dilation"], c_out)
+            operations = np.repeat(operation[:, None], c_in, axis=1)
+            active = selems.any(axis=(2, 3))
+            combine = np.where(operation == "erosion", "and", "or")
+        layers.append(BinaryConv(selems, operations, active, combine, layer.padding,
+                                 complement_inputs=layer.complement_inputs))
+    return layers
+
+
+@pytest.mark.parametrize("conv_layer", ["bise", "bisel"])
+@pytest.mark.parametrize("seed", range(3))
+def test_set_layer_operator_makes_each_layer_its_binary_layer_exactly(conv_layer, seed):
+    """Random binary layers set into the float network, one by one: every neuron activated,
+    the network binarizes back to them, and its thresholded output on binary images is
+    theirs."""
+    rng = np.random.default_rng(seed)
+    network = build_network(in_channels=2, conv_channels=[5, 4], kernel_sizes=3,
+                            pooling="dilation", n_features=4 * 2 * 2, hidden_layer_sizes=[6],
+                            n_outputs=3, conv_layer=conv_layer, hidden_outputs="binary",
+                            conv_complements=conv_layer == "bise")
+    inputs = [Thresholds(np.full((2, 1), 0.5))]
+    binarized, _ = binarize_network(network, inputs, classes=np.arange(3),
+                                    image_shape=(2, 8, 8))
+    targets = _random_binary_layers(binarized, network, rng)
+    floats = [*network.conv_layers, *network.dense_layers]
+    generator = torch.Generator().manual_seed(seed)
+    for layer, binary in zip(floats, targets, strict=True):
+        set_layer_operator(layer, binary, generator)
+    again, report = binarize_network(network, inputs, classes=np.arange(3),
+                                     image_shape=(2, 8, 8))
+    assert report["n_exact"] == report["n_neurons"]
+    for binary, expected in zip([layer for layer in again.layers
+                                 if isinstance(layer, (BinaryConv, BinaryDense))], targets,
+                                strict=True):
+        if isinstance(binary, BinaryConv):
+            np.testing.assert_array_equal(binary.selems, expected.selems)
+            np.testing.assert_array_equal(binary.active, expected.active)
+            several = expected.active & (expected.selems.sum(axis=(2, 3)) > 1)
+            # (by one pixel, erosion and dilation are the same operation)
+            np.testing.assert_array_equal(binary.operations[several],
+                                          expected.operations[several])
+            combined = expected.active.sum(axis=1) > 1
+            np.testing.assert_array_equal(binary.combine[combined], expected.combine[combined])
+        else:
+            np.testing.assert_array_equal(binary.supports, expected.supports)
+            np.testing.assert_array_equal(binary.thresholds, expected.thresholds)
+    images = rng.random((20, 2, 8, 8)) < 0.5
+    features = again.transform(images.reshape(20, -1).astype(float))
+    network.eval()
+    with torch.no_grad():
+        hidden = []
+        hook = network.head.register_forward_hook(lambda m, i, o: hidden.append(i[0]))
+        network(torch.as_tensor(images, dtype=torch.float32))
+        hook.remove()
+    np.testing.assert_array_equal(features, hidden[0].numpy() > 0.5)
+
+
+def test_set_layer_operator_checks_the_layer_it_sets():
+    network = build_network(in_channels=2, conv_channels=[5], kernel_sizes=3,
+                            n_features=5 * 8 * 8, hidden_layer_sizes=[6], n_outputs=3)
+    dense = BinaryDense(np.ones((6, 5 * 8 * 8), bool), np.ones(6))
+    conv = BinaryConv(np.ones((4, 2, 3, 3), bool), np.full((4, 2), "erosion"),
+                      np.ones((4, 2), bool), np.full(4, "and"), "replicate")
+    generator = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match=r"BinaryDense .* cannot set a BiSEL"):
+        set_layer_operator(network.conv_layers[0], dense, generator)
+    with pytest.raises(ValueError, match=r"\(4, 2\) cannot set a BiSEL of .* \(5, 2\)"):
+        set_layer_operator(network.conv_layers[0], conv, generator)
+    with pytest.raises(ValueError, match=r"BinaryConv .* cannot set a DenseLUI"):
+        set_layer_operator(network.dense_layers[0], conv, generator)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_calibrated_element_counts_like_the_unpacked_definition(seed):
+    """On bits packed 8 samples to a byte: the same element, operation and agreement as
+    scoring every erosion/dilation of the m largest weights on the unpacked samples, for
+    sample counts that leave padding bits."""
+    rng = np.random.default_rng(seed)
+    for _ in range(50):
+        n_samples, n_weights = int(rng.integers(1, 200)), int(rng.integers(1, 30))
+        weights = rng.normal(size=n_weights)
+        inputs = rng.random((n_samples, n_weights)) < rng.random()
+        target = rng.random(n_samples) < rng.random()
+        order = np.argsort(-weights, kind="stable")[:max(1, int((weights > 0).sum()))]
+        best = (-1.0, None, None)
+        for operation, reduce in (("erosion", np.all), ("dilation", np.any)):
+            for size in range(1, len(order) + 1):
+                agreement = np.mean(reduce(inputs[:, order[:size]], axis=1) == target)
+                if agreement > best[0]:  # the first best: erosions first, smaller first
+                    best = (agreement, operation, order[:size])
+        selem, operation, agreement = calibrated_element(weights, inputs, target)
+        assert agreement == best[0]
+        assert operation == best[1]
+        np.testing.assert_array_equal(np.flatnonzero(selem), np.sort(best[2]))

@@ -321,3 +321,40 @@ def test_augmentations_compose_in_the_order_given(digits):
     generator = torch.Generator().manual_seed(0)
     expected = random_shift(random_horizontal_flip(batch, generator), generator)
     assert torch.equal(made(batch, torch.Generator().manual_seed(0)), expected)
+
+
+@pytest.mark.parametrize("output_layer", ["linear", "binary"])
+def test_layerwise_binarization_leaves_every_neuron_activated(digits, output_layer):
+    """Each layer frozen in turn as its (calibrated) binarization: the binarized predictor is
+    the float network with thresholded hidden outputs, prediction for prediction, and the
+    training history says what was frozen when."""
+    X_train, X_test, y_train, _ = digits
+    model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(6, 8), kernel_size=3,
+                             hidden_layer_sizes=(16,), hidden_outputs="binary",
+                             output_layer=output_layer, binarization="calibrated",
+                             refit_head=False, max_epochs=2, layerwise_epochs=1,
+                             random_state=0, device="cpu").fit(X_train[:400], y_train[:400])
+    report = model.binarization_report_
+    # a binary output layer is trained after the others are frozen, never frozen itself
+    hidden = report["layers"][:-1] if output_layer == "binary" else report["layers"]
+    assert all(entry["n_exact"] == entry["n_neurons"] for entry in hidden)
+    assert f"{len(hidden)} layers frozen" in report["layerwise"]
+    frozen = [entry.get("frozen_layers", 0) for entry in model.history_]
+    assert frozen == [0, 0, *range(1, len(hidden) + 1)]
+    assert all(parameter.requires_grad for parameter in model.network_.parameters())
+    binarized = model.predict_proba(X_test)
+    floating = model.set_params(inference="float").predict_proba(X_test)
+    np.testing.assert_allclose(binarized, floating, rtol=1e-4, atol=1e-5)
+
+
+def test_layerwise_binarization_is_skipped_when_off_or_by_partial_fit(digits):
+    X_train, _, y_train, _ = digits
+    options = dict(input_shape=(8, 8), hidden_channels=(4,), kernel_size=3, max_epochs=1,
+                   random_state=0, device="cpu")
+    plain = BiMoNNClassifier(**options).fit(X_train[:200], y_train[:200])
+    assert "layerwise" not in plain.binarization_report_
+    partial = BiMoNNClassifier(layerwise_epochs=2, **options)
+    partial.partial_fit(X_train[:200], y_train[:200], classes=np.arange(10))
+    assert len(partial.history_) == 1 and "layerwise" not in partial.binarization_report_
+    with pytest.raises(ValueError, match="layerwise_epochs"):
+        BiMoNNClassifier(layerwise_epochs=-1, **options).fit(X_train[:50], y_train[:50])
