@@ -601,12 +601,12 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         layers = [*network.conv_layers, *network.dense_layers]
         if network.binary_output:  # the output layer is trained, never frozen
             layers = layers[:-1]
-        # the binary layers of the predictor, in the order of the float ones
-        binary_layers = [layer for layer in binarized.layers
-                         if isinstance(layer, (BinaryConv, BinaryDense))]
         try:
             for position, layer in enumerate(layers):
-                set_layer_operator(layer, binary_layers[position], generator)
+                # the predictor's binary layers are in the order of the float ones
+                binary = [layer for layer in binarized.layers
+                          if isinstance(layer, (BinaryConv, BinaryDense))][position]
+                set_layer_operator(layer, binary, generator)
                 layer.requires_grad_(False)
                 if params.verbose:
                     print(f"layerwise binarization: layer {position + 1} of {len(layers)} "
@@ -626,8 +626,6 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                 binarized, report = self._binarize_network(
                     network, context if last else without_refit, params.binarization,
                     data.X, data.y)
-                binary_layers = [layer for layer in binarized.layers
-                                 if isinstance(layer, (BinaryConv, BinaryDense))]
         finally:
             network.requires_grad_(True)
         report["layerwise"] = f"{len(layers)} layers frozen in turn, {params.layerwise_epochs} " \
