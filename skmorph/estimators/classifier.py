@@ -212,8 +212,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         keeping the best head (the starting one included); with fewer samples it runs 200
         iterations on all of them. On Fashion-MNIST the full refit from zero overfits the
         18 816 features and costs minutes (benchmarks/README.md, "Layer by layer").
-        ``"auto"``: refit unless the head was trained on the binarized network's very
-        features: with ``hidden_outputs="binarized"``, or after ``layerwise_epochs``.
+        ``"auto"``: refit unless the hidden outputs are ``"binarized"`` (the head was then
+        trained on those very features). After ``layerwise_epochs`` the float head is trained
+        on the predictor's own bits too; the refit starts from it and keeps it unless the
+        held-out part says otherwise.
     layerwise_epochs : int, default=0
         After training, binarize the network layer by layer: each morphological layer in
         turn (convolutional, then dense) is set to its binarization (by ``binarization``, so
@@ -221,8 +223,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         frozen, and the layers after it, the head included, are trained ``layerwise_epochs``
         epochs on its now exact outputs (Adam from a tenth of ``learning_rate``, cosine
         decay). Every layer ends activated, so the binarized predictor equals the float
-        network with hidden outputs thresholded at 1/2, and its head is the one trained on
-        those bits (no refit). Costs about ``layerwise_epochs`` epochs per layer, less for the
+        network with hidden outputs thresholded at 1/2 (with the float head; ``refit_head``
+        applies to the predictor's). Costs about ``layerwise_epochs`` epochs per layer, less for the
         later ones (what is frozen needs no gradient); ignored by ``partial_fit``.
     binarization : {"activable", "calibrated", "constant_exact", "constant_uniform", \
 "constant_normal", "exact"}, default="activable"

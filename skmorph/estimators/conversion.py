@@ -306,8 +306,7 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
             last = network.binary_output and position == len(network.dense_layers) - 1
             if not last:  # the output layer of a fully binarized network keeps its projection
                 selems = binary.supports.copy()
-                operations = np.where((binary.thresholds == selems.sum(1))
-                                      & (selems.sum(1) > 1), EROSION, "dilation")
+                operations = _dense_operations(binary)
                 exact = layer.neurons.binarize("activable").exact
                 entry = {"layer": f"dense{position}"}
                 _calibrate_bank(layer, bits.numpy() > 0.5, smooth_out.numpy() > 0.5, selems,
@@ -355,6 +354,13 @@ def set_operator(network: MorphologicalNetwork, layers: list[BinaryConv], genera
         set_layer_operator(layer, binary, generator)
 
 
+def _dense_operations(binary: BinaryDense) -> np.ndarray:
+    """The operation of each unit: an erosion is the threshold at its element's size (of
+    more than one input, where it differs from a dilation)."""
+    sizes = binary.supports.sum(axis=1)
+    return np.where((binary.thresholds == sizes) & (sizes > 1), EROSION, "dilation")
+
+
 def set_layer_operator(layer: BiSE | BiSEL | DenseLUI, binary: BinaryConv | BinaryDense,
                        generator) -> None:
     """Set one layer of a float network to the activated neurons of its binary layer.
@@ -388,8 +394,5 @@ def set_layer_operator(layer: BiSE | BiSEL | DenseLUI, binary: BinaryConv | Bina
         elif isinstance(layer, BiSE):
             _set_neurons(layer.neurons, binary.selems.reshape(layer.out_channels, -1),
                          binary.operations[:, 0], generator)
-        else:  # an erosion is the threshold at the element's size (of more than one input)
-            sizes = binary.supports.sum(axis=1)
-            _set_neurons(layer.neurons, binary.supports,
-                         np.where((binary.thresholds == sizes) & (sizes > 1), EROSION,
-                                  "dilation"), generator)
+        else:
+            _set_neurons(layer.neurons, binary.supports, _dense_operations(binary), generator)
