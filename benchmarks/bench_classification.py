@@ -20,6 +20,7 @@ shape trained first within its fit (``teacher="cnn"``); ``--warmup`` is its
 ``learning_rate_warmup``; ``--first-layer-start signed`` its ``first_layer_start``;
 ``--augmentation hflip`` its ``augmentation`` (random left-right flips in training);
 ``--conv-start data`` its ``conv_start`` (starting elements that fire on the data);
+``--head-dropout`` its ``head_dropout`` (dropout on the features the head reads);
 ``--gap-report`` prints where the binarization gap lies (the
 hidden outputs thresholded, the head refitted on them, the predictor's own bits).
 
@@ -143,6 +144,7 @@ def conv_bimonn(data, args, seed):
         hidden_outputs=args.hidden_outputs, normalization=args.normalization,
         first_layer_start=args.first_layer_start, augmentation=args.augmentation,
         conv_start=args.conv_start, layerwise_epochs=args.layerwise_epochs,
+        head_dropout=args.head_dropout,
         refit_head={"auto": "auto", "yes": True, "no": False}[args.refit_head],
         distillation_weight=args.distillation_weight,
         distillation_temperature=args.distillation_temperature,
@@ -285,6 +287,8 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
             maps += f", layerwise binarization ({args.layerwise_epochs} epochs per layer)"
         if args.refit_head != "auto":
             maps += f", refit_head {args.refit_head}"
+        if args.head_dropout:
+            maps += f", head dropout {args.head_dropout:g}"
         if args.teacher:
             maps += (f", distilled from a float CNN (weight {args.distillation_weight:g}, "
                      f"T {args.distillation_temperature:g})")
@@ -346,6 +350,8 @@ def main() -> None:
                         help="first_layer_start of the convolutional BiMoNN")
     parser.add_argument("--conv-start", choices=["random", "data"], default="random",
                         help="conv_start of the convolutional BiMoNN")
+    parser.add_argument("--head-dropout", type=float, default=0.0,
+                        help="head_dropout of the convolutional BiMoNN")
     parser.add_argument("--layerwise-epochs", type=int, default=0,
                         help="layerwise_epochs of the convolutional BiMoNN")
     parser.add_argument("--refit-head", choices=["auto", "yes", "no"], default="auto",

@@ -203,6 +203,12 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     output_layer : {"linear", "binary"}, default="linear"
         ``"linear"``: a float head on the last binary layer (the paper's networks);
         ``"binary"``: a last DenseLUI layer with one unit per class (fully binarized).
+    head_dropout : float, default=0.0
+        Dropout (Srivastava et al., JMLR 2014) on the binary features that the linear head
+        reads, in training only: each is zeroed with this probability at every step, so the
+        head cannot lean on a few of them and the layers below learn features that agree. The
+        head needs no rescaling afterwards (inverted dropout), and the binarized predictor
+        reads every feature. Needs ``output_layer="linear"``.
     refit_head : bool or "auto", default="auto"
         With a linear head, refit it (multinomial logistic regression, C=1) on the binary
         features that the binarized network actually produces on the training data, for the
@@ -314,6 +320,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         "hidden_outputs": [Options(HIDDEN_OUTPUTS)],
         "normalization": [Options(NORMALIZATIONS)],
         "refit_head": [Options(("auto",)), *SHARED_CONSTRAINTS["include_complement"]],
+        "head_dropout": [Interval(0, 1, closed="left")],
         "layerwise_epochs": [Interval(0, None, integer=True)],
         "binarization": [Options(BINARIZATIONS)],
         "augmentation": [Options((None, *AUGMENTATIONS)),
@@ -350,6 +357,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         first_layer_start=None,
         conv_start="random",
         output_layer="linear",
+        head_dropout=0.0,
         refit_head="auto",
         layerwise_epochs=0,
         regularization=None,
@@ -418,6 +426,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             raise ValueError("hidden_channels needs input_shape, the (C, H, W) of the images")
         if not params.hidden_layer_sizes and params.output_layer == "linear" and not n_conv:
             raise ValueError("the network needs at least one hidden or convolutional layer")
+        if params.head_dropout and params.output_layer != "linear":
+            raise ValueError(f"head_dropout={params.head_dropout!r} needs "
+                             f"output_layer='linear' (the dropout is on the features the "
+                             f"float head reads), got {params.output_layer!r}")
         if params.augmentation is not None and params.input_shape is None:
             raise ValueError(f"augmentation={params.augmentation!r} needs input_shape: it "
                              f"transforms images")
@@ -563,6 +575,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             conv_layer=params.conv_layer,
             conv_readout=params.conv_readout,
             conv_complements=params.conv_complements,
+            head_dropout=params.head_dropout,
             hidden_outputs=params.hidden_outputs,
             threshold=params.threshold,
             weight_reparametrization=params.weight_reparametrization,
@@ -587,6 +600,12 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             network.signed_start_(data.inputs[sample], generator)
         return network
 
+    def _train_phases(self, params, network, history, data, context, *args) -> list[Candidate]:
+        if params.layerwise_epochs and data.fits_predictor:
+            # the layers change after training: the head is refitted once, at the end
+            context = _without_head_refit(context)
+        return super()._train_phases(params, network, history, data, context, *args)
+
     def _refine(self, params, data, context, candidate: Candidate, generator) -> Candidate:
         """Layer-by-layer binarization (``layerwise_epochs``): freeze each morphological layer
         as its binarization, then train the layers after it on its exact outputs."""
@@ -598,8 +617,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         tuning.learning_rate = params.learning_rate / 10
         tuning.learning_rate_schedule, tuning.learning_rate_warmup = "cosine", 0.0
         validation = not isinstance(data.train_index, slice)
-        without_refit = {**context, "_fit_params": {**context["_fit_params"],
-                                                    "refit_head": False}}
+        without_refit = _without_head_refit(context)
         layers = [*network.conv_layers, *network.dense_layers]
         if network.binary_output:  # the output layer is trained, never frozen
             layers = layers[:-1]
@@ -635,6 +653,11 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         score = self._binarized_score(binarized, data.X[data.scored_index],
                                       data.y[data.scored_index])
         return Candidate(network, history, binarized, report, score)
+
+    def _train_network(self, params, network, *args):
+        if network.head is not None:  # a warm start trains with the current value
+            network.head_dropout = params.head_dropout
+        return super()._train_network(params, network, *args)
 
     def _loss(self, params):
         if params.teacher is not None:
@@ -830,6 +853,12 @@ def _estimator_teacher(teacher, data: TrainingData, train_index, classes) -> tor
 def _binary_output_loss(outputs, targets):
     one_hot = F.one_hot(targets, outputs.shape[1]).to(outputs.dtype)
     return F.binary_cross_entropy(outputs.clamp(1e-6, 1 - 1e-6), one_hot)
+
+
+def _without_head_refit(context: dict) -> dict:
+    """The fit context with ``refit_head=False``: the binarized predictor keeps the float
+    network's head."""
+    return {**context, "_fit_params": {**context["_fit_params"], "refit_head": False}}
 
 
 def _refit_head(binarized, X, classes, encoded, start: torch.nn.Linear) -> LinearHead:

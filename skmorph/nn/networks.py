@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from skmorph.morphology.activation import DILATION, EROSION
 from skmorph.nn.layers import BiSE, BiSEL, BlockPooling, DenseLUI, MorphologicalNeurons
@@ -53,6 +54,11 @@ class MorphologicalNetwork(nn.Module):
     convolutional layer, each after its pooling, flattened and concatenated (``"all"``: the
     features of every scale, fine ones from the first layer and coarse ones from the last;
     binarized, these are bits that the binarized network computes anyway).
+
+    ``head_dropout`` zeroes each feature the head reads with that probability in training
+    (inverted dropout: the kept ones are scaled by ``1 / (1 - head_dropout)``, so the head
+    needs no rescaling afterwards); outside training, and in the binarized network, the head
+    reads every feature.
     """
 
     def __init__(
@@ -64,8 +70,14 @@ class MorphologicalNetwork(nn.Module):
         hidden_outputs: str = "smooth",
         pools: Sequence[BlockPooling | None] | None = None,
         conv_readout: str = "last",
+        head_dropout: float = 0.0,
     ):
         super().__init__()
+        if not 0 <= head_dropout < 1:
+            raise ValueError(f"head_dropout must be in [0, 1), got {head_dropout!r}")
+        if head_dropout and head is None:
+            raise ValueError("head_dropout needs a head (a float nn.Linear output layer)")
+        self.head_dropout = float(head_dropout)
         self.conv_readout = check_option(conv_readout, "conv_readout", CONV_READOUTS)
         self.conv_layers = nn.ModuleList(conv_layers)
         pools = [None] * len(self.conv_layers) if pools is None else list(pools)
@@ -99,7 +111,11 @@ class MorphologicalNetwork(nn.Module):
             x = x.flatten(1)
         for layer in self.dense_layers:
             x = layer(x, logits=logits and layer is last)
-        return x if self.head is None else self.head(x)
+        if self.head is None:
+            return x
+        # networks pickled before head_dropout existed have no such attribute
+        dropout = getattr(self, "head_dropout", 0.0)
+        return self.head(F.dropout(x, dropout, self.training) if dropout else x)
 
     def conv_pools(self) -> list[BlockPooling | None]:
         """The pooling after each convolutional layer, ``None`` where there is none."""
@@ -404,6 +420,7 @@ def build_network(
     conv_layer: str = "bisel",
     conv_readout: str = "last",
     conv_complements: bool = False,
+    head_dropout: float = 0.0,
     **neuron_options,
 ) -> MorphologicalNetwork:
     """Build a :class:`MorphologicalNetwork`.
@@ -445,6 +462,9 @@ def build_network(
         (``complement_inputs`` of :class:`~skmorph.nn.BiSE`): their neurons become general
         threshold functions of the maps instead of increasing ones. Needs
         ``conv_layer="bise"``.
+    head_dropout : float
+        Dropout on the features the head reads, in training (see
+        :class:`MorphologicalNetwork`); needs ``output_layer="linear"``.
     **neuron_options
         Passed to every layer (``threshold``, reparametrizations, ``normalization``, ``device``,
         ``dtype``).
@@ -460,6 +480,9 @@ def build_network(
         )
     if output_layer not in ("linear", "binary"):
         raise ValueError(f"output_layer must be 'linear' or 'binary', got {output_layer!r}")
+    if head_dropout and (n_outputs is None or output_layer != "linear"):
+        raise ValueError(f"head_dropout={head_dropout!r} needs a float head: n_outputs and "
+                         f"output_layer='linear' (got output_layer={output_layer!r})")
     poolings = [pooling] * len(conv_channels) if pooling is None or isinstance(
         pooling, str) else list(pooling)
     if len(poolings) != len(conv_channels):
@@ -497,4 +520,4 @@ def build_network(
             head = nn.Linear(features, n_outputs, **factory)
     binary_output = n_outputs is not None and output_layer == "binary"
     return MorphologicalNetwork(conv_layers, dense_layers, head, binary_output, hidden_outputs,
-                                pools, conv_readout)
+                                pools, conv_readout, head_dropout)

@@ -347,6 +347,58 @@ def test_layerwise_binarization_leaves_every_neuron_activated(digits, output_lay
     np.testing.assert_allclose(binarized, floating, rtol=1e-4, atol=1e-5)
 
 
+def test_head_dropout_trains_with_dropped_features_and_predicts_with_all(digits):
+    """The dropout changes training (another network than without it), not the predictor's
+    contract: with every layer binarized layer by layer, the binarized predictor still equals
+    the float network (which reads every feature outside training)."""
+    X_train, X_test, y_train, _ = digits
+    options = dict(input_shape=(8, 8), hidden_channels=(6,), kernel_size=3,
+                   hidden_outputs="binary", binarization="calibrated", refit_head=False,
+                   max_epochs=2, random_state=0, device="cpu")
+    plain = BiMoNNClassifier(**options).fit(X_train[:300], y_train[:300])
+    dropped = BiMoNNClassifier(head_dropout=0.5, layerwise_epochs=1,
+                               **options).fit(X_train[:300], y_train[:300])
+    assert dropped.network_.head_dropout == 0.5 and not dropped.network_.training
+    assert plain.history_[0]["data_loss"] != dropped.history_[0]["data_loss"]
+    binarized = dropped.predict_proba(X_test)
+    floating = dropped.set_params(inference="float").predict_proba(X_test)
+    np.testing.assert_allclose(binarized, floating, rtol=1e-4, atol=1e-5)
+    # a warm start trains with the value it is given
+    dropped.set_params(warm_start=True, head_dropout=0.0, max_epochs=1, layerwise_epochs=0)
+    assert dropped.fit(X_train[:300], y_train[:300]).network_.head_dropout == 0.0
+
+
+def test_head_dropout_is_checked(digits):
+    X_train, _, y_train, _ = digits
+    with pytest.raises(ValueError, match=r"head_dropout=0\.5 needs output_layer=.linear."):
+        BiMoNNClassifier(head_dropout=0.5, output_layer="binary",
+                         max_epochs=1).fit(X_train[:50], y_train[:50])
+    with pytest.raises(ValueError, match="head_dropout"):
+        BiMoNNClassifier(head_dropout=1.0, max_epochs=1).fit(X_train[:50], y_train[:50])
+
+
+def test_layerwise_binarization_refits_the_head_once_at_the_end(digits, monkeypatch):
+    """The head is refitted on the features of the last binarization only: the features
+    before the layers are frozen change, so a refit on them would be thrown away."""
+    from skmorph.estimators import classifier
+
+    X_train, _, y_train, _ = digits
+    heads = []
+
+    def counted(binarized, *args, **kwargs):
+        heads.append(binarized)
+        return refit(binarized, *args, **kwargs)
+
+    refit = classifier._refit_head
+    monkeypatch.setattr(classifier, "_refit_head", counted)
+    model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(6, 8), kernel_size=3,
+                             hidden_outputs="binary", refit_head=True, max_epochs=1,
+                             layerwise_epochs=1, random_state=0,
+                             device="cpu").fit(X_train[:300], y_train[:300])
+    assert len(heads) == 1 and heads[0] is model.binarized_
+    assert model.binarization_report_["head"].startswith("refitted")
+
+
 def test_layerwise_binarization_is_skipped_when_off_or_by_partial_fit(digits):
     X_train, _, y_train, _ = digits
     options = dict(input_shape=(8, 8), hidden_channels=(4,), kernel_size=3, max_epochs=1,

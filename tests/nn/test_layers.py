@@ -301,6 +301,40 @@ def test_a_head_gives_scores_with_or_without_logits():
     torch.testing.assert_close(net(x, logits=True), net(x))
 
 
+def test_head_dropout_drops_the_head_features_in_training_only():
+    """In training the head reads each feature zeroed with probability p, the others scaled
+    by 1 / (1 - p); in evaluation it reads them all, unscaled."""
+    net = build_network(n_features=6, hidden_layer_sizes=[400], n_outputs=2, head_dropout=0.25)
+    net.reset_parameters(generator=torch.Generator().manual_seed(0))
+    x = (torch.rand(64, 6, generator=torch.Generator().manual_seed(1)) < 0.5).float()
+    seen = []
+    net.head.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0]))
+    net.eval()
+    with torch.no_grad():
+        evaluated = net(x)
+        features = seen[-1].clone()
+        torch.testing.assert_close(evaluated, net.head(features))
+        net.train()
+        torch.manual_seed(0)
+        net(x)
+    dropped = seen[-1]
+    kept = dropped != 0
+    torch.testing.assert_close(dropped[kept], features[kept] / 0.75)
+    firing = features != 0
+    share = (~kept & firing).sum() / firing.sum()
+    assert 0.2 < share.item() < 0.3
+
+
+def test_bad_head_dropout():
+    with pytest.raises(ValueError, match="head_dropout must be in"):
+        build_network(n_features=6, hidden_layer_sizes=[4], n_outputs=2, head_dropout=1.0)
+    with pytest.raises(ValueError, match=r"head_dropout=0\.5 needs a float head"):
+        build_network(n_features=6, hidden_layer_sizes=[4], n_outputs=2,
+                      output_layer="binary", head_dropout=0.5)
+    with pytest.raises(ValueError, match=r"head_dropout=0\.5 needs a float head"):
+        build_network(in_channels=1, conv_channels=[1], head_dropout=0.5)
+
+
 @pytest.mark.parametrize(
     ("shape", "n_smooth"),
     [
