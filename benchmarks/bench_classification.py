@@ -128,6 +128,25 @@ def baseline(kind, data, args):
     return accuracy, seconds
 
 
+def options_described(args) -> str:
+    """The options of the convolutional BiMoNN that differ from the script's defaults, as
+    ", option, option" for its table row."""
+    options = [
+        (args.conv_complements, "later layers read maps and complements"),
+        (args.warmup, f"warmup {args.warmup:g}"),
+        (args.hidden_outputs != "smooth", f"hidden outputs {args.hidden_outputs}"),
+        (args.normalization, f"{args.normalization} normalization"),
+        (args.conv_start != "random", f"{args.conv_start} start"),
+        (args.layerwise_epochs,
+         f"layerwise binarization ({args.layerwise_epochs} epochs per layer)"),
+        (args.refit_head != "auto", f"refit_head {args.refit_head}"),
+        (args.head_dropout, f"head dropout {args.head_dropout:g}"),
+        (args.teacher, f"distilled from a float CNN (weight {args.distillation_weight:g}, "
+                       f"T {args.distillation_temperature:g})"),
+    ]
+    return "".join(f", {text}" for given, text in options if given)
+
+
 def conv_bimonn(data, args, seed):
     model = BiMoNNClassifier(
         input_shape=(28, 28), hidden_channels=tuple(args.channels),
@@ -274,24 +293,7 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
         f"{args.regularization_delay_epochs + 1}")
     for seed in args.seeds:
         floating, binarized, exact, seconds = conv_bimonn(data, args, seed)
-        maps = ", later layers read maps and complements" if args.conv_complements else ""
-        if args.warmup:
-            maps += f", warmup {args.warmup:g}"
-        if args.hidden_outputs != "smooth":
-            maps += f", hidden outputs {args.hidden_outputs}"
-        if args.normalization:
-            maps += f", {args.normalization} normalization"
-        if args.conv_start != "random":
-            maps += f", {args.conv_start} start"
-        if args.layerwise_epochs:
-            maps += f", layerwise binarization ({args.layerwise_epochs} epochs per layer)"
-        if args.refit_head != "auto":
-            maps += f", refit_head {args.refit_head}"
-        if args.head_dropout:
-            maps += f", head dropout {args.head_dropout:g}"
-        if args.teacher:
-            maps += (f", distilled from a float CNN (weight {args.distillation_weight:g}, "
-                     f"T {args.distillation_temperature:g})")
+        maps = options_described(args)
         levels = "" if args.threshold_strategy == "quantile" else f" {args.threshold_strategy}"
         print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={args.n_thresholds}{levels} "
               f"+ complements{maps}, head reads {readout}, {args.binarization} binarization"
