@@ -5,7 +5,15 @@ BinaryConnect-style baseline; and the convolutional BiMoNN against a float CNN o
 Run: python benchmarks/bench_classification.py \
          --data /usr/share/datasets/fashion-mnist --epochs 3
      python benchmarks/bench_classification.py \
-         --data /usr/share/datasets/fashion-mnist --conv --epochs 10 --seeds 0
+         --data /usr/share/datasets/fashion-mnist --conv --epochs 8 --seeds 0
+
+The convolutional BiMoNN's training options left out of the command (``--n-thresholds``,
+``--threshold-strategy``, ``--conv-start``, ``--hidden-outputs``, ``--binarization``,
+``--layerwise-epochs``) are the estimator's ``"auto"``, resolved in its table row, and
+``--batch-size 64 --learning-rate 1e-3`` are its defaults with convolutional layers; before
+2026-12-03 (fourth session) they were the script's own defaults (``n_thresholds=3`` at
+quantiles, random start, smooth outputs, activable binarization, no layer-by-layer pass,
+batch 128, lr 1e-2): the commands of older sections of benchmarks/README.md ran with those.
 
 ``--conv``: ``BiMoNNClassifier(input_shape=(28, 28), ...)`` with the architecture of
 ``--channels`` / ``--kernel-sizes`` (BiSE layers, each followed by 2x2 OR pooling, a float head
@@ -128,17 +136,17 @@ def baseline(kind, data, args):
     return accuracy, seconds
 
 
-def options_described(args) -> str:
-    """The options of the convolutional BiMoNN that differ from the script's defaults, as
-    ", option, option" for its table row."""
+def options_described(args, fitted: dict) -> str:
+    """The options of the convolutional BiMoNN (``fitted``: its resolved parameters) that
+    differ from the paper's network, as ", option, option" for its table row."""
+    hidden_outputs, layerwise = fitted["hidden_outputs"], fitted["layerwise_epochs"]
     options = [
         (args.conv_complements, "later layers read maps and complements"),
         (args.warmup, f"warmup {args.warmup:g}"),
-        (args.hidden_outputs != "smooth", f"hidden outputs {args.hidden_outputs}"),
+        (hidden_outputs != "smooth", f"hidden outputs {hidden_outputs}"),
         (args.normalization, f"{args.normalization} normalization"),
-        (args.conv_start != "random", f"{args.conv_start} start"),
-        (args.layerwise_epochs,
-         f"layerwise binarization ({args.layerwise_epochs} epochs per layer)"),
+        (fitted["conv_start"] != "random", f"{fitted['conv_start']} start"),
+        (layerwise, f"layerwise binarization ({layerwise} epochs per layer)"),
         (args.refit_head != "auto", f"refit_head {args.refit_head}"),
         (args.head_dropout, f"head dropout {args.head_dropout:g}"),
         (args.teacher, f"distilled from a float CNN (weight {args.distillation_weight:g}, "
@@ -147,22 +155,29 @@ def options_described(args) -> str:
     return "".join(f", {text}" for given, text in options if given)
 
 
+def auto(value):
+    """An option left out of the command: the estimator's ``"auto"``."""
+    return "auto" if value is None else value
+
+
 def conv_bimonn(data, args, seed):
+    """Scores of the convolutional BiMoNN (see :func:`fit_and_score`) and its resolved
+    parameters (``"auto"`` replaced by what the estimator chose)."""
     model = BiMoNNClassifier(
         input_shape=(28, 28), hidden_channels=tuple(args.channels),
         kernel_size=tuple(args.kernel_sizes), hidden_layer_sizes=(),
-        n_thresholds=args.n_thresholds, threshold_strategy=args.threshold_strategy,
+        n_thresholds=auto(args.n_thresholds), threshold_strategy=auto(args.threshold_strategy),
         max_epochs=args.epochs, n_iter_no_change=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, random_state=seed,
         weight_reparametrization=args.weight_reparametrization,
         learning_rate_schedule=args.schedule, conv_readout=args.conv_readout,
-        binarization=args.binarization, device="cpu",
+        binarization=auto(args.binarization), device="cpu",
         verbose=args.verbose, regularization=args.regularization,
         conv_complements=args.conv_complements,
         learning_rate_warmup=args.warmup, teacher=args.teacher,
-        hidden_outputs=args.hidden_outputs, normalization=args.normalization,
+        hidden_outputs=auto(args.hidden_outputs), normalization=args.normalization,
         first_layer_start=args.first_layer_start, augmentation=args.augmentation,
-        conv_start=args.conv_start, layerwise_epochs=args.layerwise_epochs,
+        conv_start=auto(args.conv_start), layerwise_epochs=auto(args.layerwise_epochs),
         head_dropout=args.head_dropout,
         refit_head={"auto": "auto", "yes": True, "no": False}[args.refit_head],
         distillation_weight=args.distillation_weight,
@@ -177,7 +192,7 @@ def conv_bimonn(data, args, seed):
     if args.save_model:
         with open(args.save_model, "wb") as file:
             pickle.dump(model, file)
-    return scores
+    return scores, model._fit_params
 
 
 def head_features(network, model, X, thresholded):
@@ -292,11 +307,13 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
         f", {args.regularization} regularization {args.regularization_weight:g} from epoch "
         f"{args.regularization_delay_epochs + 1}")
     for seed in args.seeds:
-        floating, binarized, exact, seconds = conv_bimonn(data, args, seed)
-        maps = options_described(args)
-        levels = "" if args.threshold_strategy == "quantile" else f" {args.threshold_strategy}"
-        print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={args.n_thresholds}{levels} "
-              f"+ complements{maps}, head reads {readout}, {args.binarization} binarization"
+        (floating, binarized, exact, seconds), fitted = conv_bimonn(data, args, seed)
+        maps = options_described(args, fitted)
+        strategy = fitted["threshold_strategy"]
+        levels = "" if strategy == "quantile" else f" {strategy}"
+        print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={fitted['n_thresholds']}"
+              f"{levels} + complements{maps}, head reads {readout}, "
+              f"{fitted['binarization']} binarization"
               f"{regularization} | {seed} "
               f"| {floating:.4f} | {binarized:.4f} | {exact:.1%} | {seconds:.0f} |", flush=True)
         if args.skip_cnn:
@@ -316,18 +333,20 @@ def main() -> None:
     parser.add_argument("--conv", action="store_true", help="the convolutional study instead")
     parser.add_argument("--channels", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--kernel-sizes", type=int, nargs="+", default=[5, 3])
-    parser.add_argument("--n-thresholds", type=int, default=3)
-    parser.add_argument("--threshold-strategy", default="quantile", choices=STRATEGIES)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=1e-2)
+    parser.add_argument("--n-thresholds", type=int, default=None,
+                        help="n_thresholds of the convolutional BiMoNN (default: its 'auto')")
+    parser.add_argument("--threshold-strategy", default=None, choices=STRATEGIES,
+                        help="threshold_strategy of the convolutional BiMoNN (default: 'auto')")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--cnn-learning-rate", type=float, default=1e-3)
     parser.add_argument("--weight-reparametrization", default="projected")
     parser.add_argument("--schedule", default="cosine", choices=["plateau", "cosine"])
     parser.add_argument("--conv-readout", default="all", choices=["last", "all"],
                         help="what the heads read: the last conv layer or every one")
     parser.add_argument("--skip-cnn", action="store_true", help="no float CNN rows")
-    parser.add_argument("--binarization", default="activable",
-                        help="binarization of the convolutional BiMoNN (e.g. calibrated)")
+    parser.add_argument("--binarization", default=None,
+                        help="binarization of the convolutional BiMoNN (default: 'auto')")
     parser.add_argument("--save-binarized", help="write the binarized predictor (JSON) there, "
                         "for benchmarks/bench_binarized.py --conv-model")
     parser.add_argument("--save-model", help="pickle the fitted convolutional BiMoNN there "
@@ -341,21 +360,21 @@ def main() -> None:
                         help="conv layers after the first read the complements of their maps too")
     parser.add_argument("--warmup", type=float, default=0.0,
                         help="learning_rate_warmup of the convolutional BiMoNN")
-    parser.add_argument("--hidden-outputs", default="smooth",
+    parser.add_argument("--hidden-outputs", default=None,
                         choices=["smooth", "binary", "binarized"],
-                        help="hidden_outputs of the convolutional BiMoNN")
+                        help="hidden_outputs of the convolutional BiMoNN (default: 'auto')")
     parser.add_argument("--normalization", choices=["batch"], default=None,
                         help="normalization of the convolutional BiMoNN's neurons")
     parser.add_argument("--augmentation", choices=["hflip"], default=None,
                         help="augmentation of the convolutional BiMoNN")
     parser.add_argument("--first-layer-start", choices=["signed"], default=None,
                         help="first_layer_start of the convolutional BiMoNN")
-    parser.add_argument("--conv-start", choices=["random", "data"], default="random",
-                        help="conv_start of the convolutional BiMoNN")
+    parser.add_argument("--conv-start", choices=["random", "data"], default=None,
+                        help="conv_start of the convolutional BiMoNN (default: 'auto')")
     parser.add_argument("--head-dropout", type=float, default=0.0,
                         help="head_dropout of the convolutional BiMoNN")
-    parser.add_argument("--layerwise-epochs", type=int, default=0,
-                        help="layerwise_epochs of the convolutional BiMoNN")
+    parser.add_argument("--layerwise-epochs", type=int, default=None,
+                        help="layerwise_epochs of the convolutional BiMoNN (default: 'auto')")
     parser.add_argument("--refit-head", choices=["auto", "yes", "no"], default="auto",
                         help="refit_head of the convolutional BiMoNN")
     parser.add_argument("--teacher", choices=["cnn"], default=None,

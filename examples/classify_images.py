@@ -39,7 +39,7 @@ if args.data:
     test_images, y_test = load_mnist(args.data, "test")
     X_train = images.reshape(len(images), -1) / 255
     X_test = test_images.reshape(len(test_images), -1) / 255
-    shape, budget = (28, 28), {"max_epochs": 10, "batch_size": 128}
+    shape, budget = (28, 28), {"max_epochs": 8, "batch_size": 128}
 else:
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0,

@@ -485,7 +485,9 @@ class BiMoNNBase(BaseEstimator):
         method : {"activable", "constant_exact", "constant_uniform", "constant_normal", \
 "exact"}, default="activable"
             How neurons that are not activated are approximated (activated ones are always
-            binarized exactly); ``"exact"`` raises if a neuron is not activated.
+            binarized exactly); ``"exact"`` raises if a neuron is not activated. The
+            classifier also takes ``"calibrated"`` (with ``X`` and ``y``) and ``"auto"``, the
+            method its fit used (its ``binarization`` as resolved).
         X, y : array-like, optional
             Data for the parts of the predictor fitted on data: the classifier refits its
             linear head on the binarized features of ``X`` (with ``refit_head=True``);
@@ -500,6 +502,8 @@ class BiMoNNBase(BaseEstimator):
         check_is_fitted(self, "binarized_")
         method = validate_params(f"{type(self).__name__}.binarize", {"method": method},
                                  {"method": [Options(self._binarization_methods)]}).method
+        if method == "auto":  # the method the fit resolved "auto" to
+            method = self._fit_params["binarization"]
         binarized, report = self._binarize_network(self.network_, vars(self), method,
                                                    *self._binarization_data(X, y))
         return (binarized, report) if return_report else binarized

@@ -69,6 +69,21 @@ CALIBRATION_SAMPLES = 2000  # training samples that binarization="calibrated" re
 BINARIZATIONS = (*METHODS, "calibrated")
 IMAGE_CHANNELS = (64, 128)  # hidden_channels="auto" for images (benchmarks/README.md)
 DENSE_LAYERS = (512,)  # hidden_layer_sizes="auto" without the automatic convolutional front
+# the "auto" values with convolutional layers (the configuration the Fashion-MNIST benchmark
+# found best, benchmarks/README.md) and without them
+AUTO_VALUES = {
+    "weight_reparametrization": ("projected", "positive"),
+    "learning_rate": (1e-3, 1e-2),
+    "learning_rate_schedule": ("cosine", "plateau"),
+    "conv_readout": ("all", "last"),
+    "n_thresholds": (7, 3),
+    "threshold_strategy": ("uniform", "quantile"),
+    "conv_start": ("data", "random"),
+    "hidden_outputs": ("binary", "smooth"),
+    "binarization": ("calibrated", "activable"),
+    "layerwise_epochs": (2, 0),
+}
+AFTER_TRAINING = ("binarization", "layerwise_epochs")
 
 
 @document_shared_parameters
@@ -134,8 +149,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         every step (``"projected"``: the cheapest step, and weights that reach exactly 0).
         ``"auto"``: ``"projected"`` with a convolutional front, ``"positive"`` otherwise.
     learning_rate : float or "auto", default="auto"
-        Initial Adam learning rate. ``"auto"``: 2e-3 with convolutional layers (1e-2 makes
-        their float network collapse), 1e-2 otherwise.
+        Initial Adam learning rate. ``"auto"``: 1e-3 with convolutional layers, 1e-2
+        otherwise. On Fashion-MNIST at the default batch of 64, 2e-3 made the training loss
+        rise in the second epoch and 1e-3 trained as 2e-3 does at batch 128 (89.35% against
+        89.32% binarized, benchmarks/README.md); 1e-2 makes a convolutional network collapse.
     learning_rate_schedule : {"auto", "plateau", "cosine"}, default="auto"
         ``"plateau"``: halved after 5 epochs without improvement; ``"cosine"``: decayed to 0
         along a half cosine over ``max_epochs``, step by step. ``"auto"``: ``"cosine"`` with
@@ -148,7 +165,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         2.52 without warmup and 0.91 with 0.1, and the float network gained 0.3 point after 4
         epochs; on the full set it gained nothing with distillation and lost 0.7 point
         (binarized) with ``hidden_outputs="binary"`` (benchmarks/README.md): not the default.
-    hidden_outputs : {"smooth", "binary", "binarized"}, default="smooth"
+    hidden_outputs : {"auto", "smooth", "binary", "binarized"}, default="auto"
         What the hidden layers pass on in training (see
         :class:`skmorph.nn.MorphologicalNetwork`): ``"smooth"``, their outputs in ``[0, 1]``
         (the paper's network); ``"binary"``, their outputs thresholded at 1/2 with a
@@ -156,7 +173,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         (refreshed every few steps, by the ``binarization`` method) with the gradient of the
         smooth ones: the network trains on what it will be once binarized, so the binarized
         predictor is exactly the trained network (on Fashion-MNIST it learned less than the
-        smooth network: benchmarks/README.md).
+        smooth network: benchmarks/README.md). ``"auto"``: ``"binary"`` with convolutional
+        layers (their binarized predictor was then as good as the float network on
+        Fashion-MNIST, above the smooth one's), ``"smooth"`` otherwise.
     normalization : {None, "batch"}, default=None
         ``"batch"``: batch normalization of every morphological neuron's pre-activation
         (:class:`skmorph.nn.MorphologicalNeurons`): in training, the neuron thresholds its
@@ -171,9 +190,18 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     input_shape : tuple of int, default=None
         ``(H, W)`` or ``(C, H, W)``: the rows of ``X`` are images, flattened channel-major;
         required for ``hidden_channels``. Images get per-channel thresholds (level sets).
-    n_thresholds : int, default=3
+    n_thresholds : int or "auto", default="auto"
         Maximum number of thresholds per feature (or per channel for images), placed by
-        ``threshold_strategy``.
+        ``threshold_strategy``. ``"auto"``: 7 with convolutional layers (the gray levels the
+        first layer reads as level sets; seven learned better than two on Fashion-MNIST once
+        the neurons start on the data, ``conv_start``), 3 otherwise.
+    threshold_strategy : {"auto", "quantile", "uniform"}, default="auto"
+        Where the ``n_thresholds`` levels of gray inputs lie: at quantiles of the training
+        values (``"quantile"``: on images with a large uniform background, as Fashion-MNIST's
+        zero pixels, quantiles coincide and fewer levels remain) or evenly spaced between
+        their minimum and maximum (``"uniform"``); see
+        :func:`skmorph.preprocessing.learn_thresholds`. ``"auto"``: ``"uniform"`` with
+        convolutional layers, ``"quantile"`` otherwise.
     init_support_size : "auto", float or None, default="auto"
         Hidden DenseLUI units start as random activated OR/AND units of about this many inputs
         (see :meth:`skmorph.nn.MorphologicalNeurons.reset_parameters`); ``None`` uses the
@@ -189,7 +217,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         (:meth:`skmorph.nn.MorphologicalNetwork.signed_start_`), as a float convolution
         starts; ``None`` starts it as the other layers (sparse activated elements for
         convolutional layers, ``init_support_size`` for dense ones).
-    conv_start : {"random", "data"}, default="random"
+    conv_start : {"auto", "random", "data"}, default="auto"
         How the convolutional neurons start: ``"random"``, as random activated erosions or
         dilations by 2% of their window; ``"data"``, as random activated erosions or
         dilations by 2 weights (first layer) or 4 (later layers), each drawn again while its
@@ -199,7 +227,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         with almost no gradient (on Fashion-MNIST, 21-28 of the 64 first-layer neurons and
         126 of the 128 second-layer ones with two input levels, 58-63 and 128 with seven;
         benchmarks/README.md, "A start that fires"). Needs ``conv_layer="bise"``;
-        ``first_layer_start`` then replaces the first layer's start.
+        ``first_layer_start`` then replaces the first layer's start. ``"auto"``: ``"data"``
+        with BiSE layers, ``"random"`` with BiSEL layers.
     output_layer : {"linear", "binary"}, default="linear"
         ``"linear"``: a float head on the last binary layer (the paper's networks);
         ``"binary"``: a last DenseLUI layer with one unit per class (fully binarized).
@@ -222,7 +251,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         trained on those very features). After ``layerwise_epochs`` the float head is trained
         on the predictor's own bits too; the refit starts from it and keeps it unless the
         held-out part says otherwise.
-    layerwise_epochs : int, default=0
+    layerwise_epochs : int or "auto", default="auto"
         After training, binarize the network layer by layer: each morphological layer in
         turn (convolutional, then dense) is set to its binarization (by ``binarization``, so
         calibrated on the training data with ``"calibrated"``) as activated neurons and
@@ -234,9 +263,11 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         ``layerwise_epochs`` epochs per layer, less for the later ones (what is frozen needs
         no gradient); ignored by ``partial_fit``. No PA term is needed with it: on
         Fashion-MNIST (8 epochs, seed 0) 0.8918 binarized without, 0.8921 with, and 0.8932
-        with two epochs per layer (benchmarks/README.md).
+        with two epochs per layer (benchmarks/README.md). ``"auto"``: 2 with convolutional
+        layers (every neuron then ends exact), 0 otherwise and with
+        ``hidden_outputs="binarized"``.
     binarization : {"activable", "calibrated", "constant_exact", "constant_uniform", \
-"constant_normal", "exact"}, default="activable"
+"constant_normal", "exact", "auto"}, default="auto"
         How neurons that are not activated are approximated after fit (activated ones are
         always binarized exactly); ``"exact"`` raises if one is not activated.
         ``"calibrated"`` chooses, for each approximated BiSE or DenseLUI neuron, the erosion or
@@ -244,7 +275,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         output on 2000 training samples, layer after layer on the binarized network's own
         inputs (:func:`skmorph.estimators.calibrate_network`), instead of the closest one in
         weights. On the Fashion-MNIST benchmark network it gained 0.4 point; on small digits
-        networks -1.5 to +0.6 (benchmarks/README.md): not the default.
+        networks -1.5 to +0.6 (benchmarks/README.md). ``"auto"``: ``"calibrated"`` with
+        convolutional layers (what ``layerwise_epochs`` freezes them to), ``"activable"``
+        otherwise and with ``hidden_outputs="binarized"``.
     augmentation : {None, "hflip", "shift"} or tuple of them, default=None
         What training does to the images of each batch, in the order given (needs
         ``input_shape``): ``"hflip"`` flips each one left to right with probability 1/2 (for
@@ -313,19 +346,21 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         "kernel_size": [Options(("auto",)), *SHARED_CONSTRAINTS["kernel_size"]],
         "init_support_size": [Options(("auto", None)), Interval(0, None, closed="neither")],
         "first_layer_start": [Options((None, "signed"))],
-        "conv_start": [Options(CONV_STARTS)],
+        "conv_start": [Options(("auto", *CONV_STARTS))],
         "output_layer": [Options(OUTPUT_LAYERS)],
         "conv_layer": [Options(CONV_LAYERS)],
         "pooling": [Options((*POOLINGS, None))],
         "pool_size": [Interval(1, None, integer=True)],
         "conv_readout": [Options(("auto", *CONV_READOUTS))],
         "conv_complements": SHARED_CONSTRAINTS["include_complement"],
-        "hidden_outputs": [Options(HIDDEN_OUTPUTS)],
+        "hidden_outputs": [Options(("auto", *HIDDEN_OUTPUTS))],
         "normalization": [Options(NORMALIZATIONS)],
         "refit_head": [Options(("auto",)), *SHARED_CONSTRAINTS["include_complement"]],
         "head_dropout": [Interval(0, 1, closed="left")],
-        "layerwise_epochs": [Interval(0, None, integer=True)],
-        "binarization": [Options(BINARIZATIONS)],
+        "layerwise_epochs": [Options(("auto",)), Interval(0, None, integer=True)],
+        "binarization": [Options(("auto", *BINARIZATIONS))],
+        "n_thresholds": [Options(("auto",)), *SHARED_CONSTRAINTS["n_thresholds"]],
+        "threshold_strategy": [Options(("auto",)), *SHARED_CONSTRAINTS["threshold_strategy"]],
         "augmentation": [Options((None, *AUGMENTATIONS)),
                          SequenceOf(Options(tuple(AUGMENTATIONS)), min_length=1)],
         "teacher": [Options((None, "cnn")), HasMethods(("fit", "predict_proba"))],
@@ -333,7 +368,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         "distillation_weight": [Interval(0, 1)],
         "distillation_temperature": [Interval(0, None, closed="neither")],
     }
-    _binarization_methods = BINARIZATIONS
+    _binarization_methods = (*BINARIZATIONS, "auto")
     _structural_params = (*BiMoNNBase._structural_params, "hidden_layer_sizes", "input_shape",
                           "output_layer", "conv_layer", "pooling", "pool_size", "conv_readout",
                           "conv_complements")
@@ -350,24 +385,24 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         pool_size=2,
         conv_readout="auto",
         conv_complements=False,
-        hidden_outputs="smooth",
+        hidden_outputs="auto",
         normalization=None,
         input_shape=None,
-        n_thresholds=3,
-        threshold_strategy="quantile",
+        n_thresholds="auto",
+        threshold_strategy="auto",
         include_complement=True,
         init_support_size="auto",
         first_layer_start=None,
-        conv_start="random",
+        conv_start="auto",
         output_layer="linear",
         head_dropout=0.0,
         refit_head="auto",
-        layerwise_epochs=0,
+        layerwise_epochs="auto",
         regularization=None,
         regularization_weight=1e-3,
         regularization_delay=0,
         regularization_update_every="auto",
-        binarization="activable",
+        binarization="auto",
         augmentation=None,
         teacher=None,
         teacher_epochs="auto",
@@ -413,14 +448,15 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         n_conv = len(params.hidden_channels)
         if params.kernel_size == "auto":
             params.kernel_size = (5, *[3] * (n_conv - 1)) if n_conv else 3
-        if params.weight_reparametrization == "auto":
-            params.weight_reparametrization = "projected" if n_conv else "positive"
-        if params.learning_rate == "auto":
-            params.learning_rate = 2e-3 if n_conv else 1e-2
-        if params.learning_rate_schedule == "auto":
-            params.learning_rate_schedule = "cosine" if n_conv else "plateau"
-        if params.conv_readout == "auto":
-            params.conv_readout = "all" if n_conv else "last"
+        if params.conv_start == "auto" and params.conv_layer != "bise":
+            params.conv_start = "random"  # a data start draws elements across all channels
+        # trained on its binarized outputs, the network is already its predictor: nothing to
+        # calibrate or freeze
+        on_binarized = params.hidden_outputs == "binarized"
+        for name, (with_conv, without) in AUTO_VALUES.items():
+            if getattr(params, name) == "auto":
+                conv = n_conv and not (on_binarized and name in AFTER_TRAINING)
+                setattr(params, name, with_conv if conv else without)
         if params.input_shape is not None and len(params.input_shape) not in (2, 3):
             raise ValueError(
                 f"input_shape must be (H, W) or (C, H, W), got {self.input_shape!r}"

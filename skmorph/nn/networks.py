@@ -342,16 +342,12 @@ def _firing_elements(layer: BiSE, x: torch.Tensor, support: float, generator,
     bank = layer.neurons
     n, k = bank.n_neurons, bank.n_weights
     size = int(min(max(1, round(support)), k))
-    rows = torch.arange(n)
     selem = torch.zeros(n, k, dtype=torch.bool)
     erosion = torch.zeros(n, dtype=torch.bool)
     best_gap = torch.full((n,), math.inf, dtype=torch.float64)
     settled = torch.zeros(n, dtype=torch.bool)
     for _ in range(max(1, int(n_candidates))):
-        positions = torch.rand(n, k, generator=generator).argsort(1)[:, :size]
-        masks = torch.zeros(n, k, dtype=torch.bool)
-        masks[rows[:, None], positions] = True
-        draw_erosion = torch.rand(n, generator=generator) < 0.5
+        masks, draw_erosion = _candidate_elements(layer, x, size, generator)
         weight = masks.view(n, *bank.weight_shape).to(x)
         with torch.no_grad():
             sums = layer.convolve(x, weight).movedim(1, -1).reshape(-1, n)
@@ -365,6 +361,19 @@ def _firing_elements(layer: BiSE, x: torch.Tensor, support: float, generator,
         if settled.all():
             break
     return selem, [EROSION if e else DILATION for e in erosion.tolist()]
+
+
+def _candidate_elements(layer: BiSE, x: torch.Tensor, size: int,
+                        generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One candidate element per neuron of ``layer`` (``size`` weights drawn uniformly over
+    the window, as flat masks) and whether it is an erosion (else a dilation), for
+    :func:`_firing_elements`; ``x`` is unused here and there for other draws (the screens of
+    ``benchmarks/screen_conv_start.py`` draw from data windows)."""
+    n, k = layer.neurons.n_neurons, layer.neurons.n_weights
+    positions = torch.rand(n, k, generator=generator).argsort(1)[:, :size]
+    masks = torch.zeros(n, k, dtype=torch.bool)
+    masks[torch.arange(n)[:, None], positions] = True
+    return masks, torch.rand(n, generator=generator) < 0.5
 
 
 def _centre_pairs(n: int, kernel_size: tuple[int, int], generator) -> torch.Tensor:
