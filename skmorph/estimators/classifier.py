@@ -55,7 +55,10 @@ __all__ = ["BiMoNNClassifier"]
 OUTPUT_LAYERS = ("linear", "binary")
 AUGMENTATIONS = {"hflip": random_horizontal_flip, "shift": random_shift}
 CONV_START_FRACTION = 0.02  # of a convolutional neuron's weights in its starting element
-FLOAT_BATCH = 1024  # samples per forward pass of the float network outside training
+# samples per forward pass of the float network outside training: small batches keep a
+# convolutional network's activations in cache (64 images of Fashion-MNIST's 64x5x5-128x3x3
+# network: 4.8 s per 4096 images, 8.4 s in batches of 1024)
+FLOAT_BATCH = 64
 HEAD_MAX_ITER = 200  # L-BFGS iterations of the head refit (see _refit_head)
 HEAD_ROUND = 10  # L-BFGS iterations between two held-out scores of the head refit
 HEAD_PATIENCE = 2  # rounds without a better held-out score before the refit stops

@@ -35,7 +35,7 @@ from skmorph.nn.reparametrization import (
     reparametrize_bias,
     reparametrize_weight,
     smooth_threshold,
-    straight_through_binary,
+    threshold_step,
 )
 
 __all__ = [
@@ -360,15 +360,36 @@ class MorphologicalNeurons(nn.Module):
         ``binarized_pre`` (the inputs summed over the binarized elements, see
         :meth:`binarized_weight`) makes the forward outputs those of the binarized neurons.
         """
-        if logits:
-            return self.pre_activation_to_logit(pre, channel_dim, weight)
+        if logits or binarized_pre is None:
+            return self.scaled_output(self._scaled(pre, channel_dim, weight), logits)
         outputs = self.pre_activation_to_output(pre, channel_dim, weight)
-        if binarized_pre is not None:
-            shape = [1] * pre.dim()
-            shape[channel_dim] = -1
-            hard = (binarized_pre > self._binarized[1].view(shape)).to(outputs.dtype)
-            return hard + (outputs - outputs.detach())
-        return straight_through_binary(outputs) if self.straight_through else outputs
+        shape = [1] * pre.dim()
+        shape[channel_dim] = -1
+        hard = (binarized_pre > self._binarized[1].view(shape)).to(outputs.dtype)
+        return hard + (outputs - outputs.detach())
+
+    def scaled_output(self, scaled: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """The outputs from the scaled pre-activations ``scaled = p (pre - b)``: ``xi(scaled)``,
+        thresholded at 1/2 with the smooth gradient if :attr:`straight_through`, or the
+        logits (see :meth:`pre_activation_to_logit`)."""
+        if logits:
+            return 2 * scaled if self.threshold == "tanh" else scaled
+        if self.straight_through:
+            return threshold_step(scaled, self.threshold)
+        return smooth_threshold(scaled, self.threshold)
+
+    def folds_scale(self) -> bool:
+        """Whether ``p (x . w - b)`` is one affine map of ``x`` with weights ``p w`` and bias
+        ``-p b`` (:meth:`folded`): always but under batch normalization in training, whose
+        statistics come from the batch."""
+        return not (self.normalization == "batch" and self.training)
+
+    def folded(self, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(p w, -p b)`` from the reparametrized ``weight``: the weights and bias of the
+        affine map ``p (x . w - b)`` (see :meth:`folds_scale`), computed on the parameters
+        instead of on every output."""
+        scale, bias = self.output_scale(), self.bias_for(weight)
+        return weight * scale.view(-1, *[1] * (weight.dim() - 1)), -scale * bias
 
     def _scaled(self, pre, channel_dim, weight):
         shape = [1] * pre.dim()
@@ -504,20 +525,28 @@ class BiSE(nn.Module):
         """The channels that the neurons read: ``x``, then ``1 - x`` with complement inputs."""
         return torch.cat([x, 1 - x], dim=1) if self.complement_inputs else x
 
-    def convolve(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    def convolve(self, x: torch.Tensor, weight: torch.Tensor,
+                 bias: torch.Tensor | None = None) -> torch.Tensor:
         """:meth:`read` ``(x)``, padded, correlated with ``weight`` of shape
-        ``(n, read_channels, kh, kw)``: "same" output size.
+        ``(n, read_channels, kh, kw)``, plus ``bias`` (one per neuron) if given: "same" output
+        size.
 
         With complement inputs the complements are not built: a weight on ``1 - x`` is its
         opposite on ``x`` plus itself on the constant image 1 (padded as the inputs are: 0
-        outside under zero padding), so one convolution over ``in_channels`` channels does it.
+        outside under zero padding), so one convolution over ``in_channels`` channels does it;
+        under replicate padding the padded constant image is 1 everywhere, so its part is a
+        constant per neuron, added as the convolution's bias.
         """
         padded = pad(x, self.kernel_size, self.padding)
         if not self.complement_inputs:
-            return F.conv2d(padded, weight)
+            return F.conv2d(padded, weight, bias)
         direct, on_complements = weight[:, : self.in_channels], weight[:, self.in_channels :]
+        if self.padding == "replicate":
+            constant = on_complements.sum(dim=(1, 2, 3))
+            return F.conv2d(padded, direct - on_complements,
+                            constant if bias is None else constant + bias)
         ones = pad(torch.ones_like(x[:1]), self.kernel_size, self.padding)
-        return F.conv2d(padded, direct - on_complements) + F.conv2d(ones, on_complements)
+        return F.conv2d(padded, direct - on_complements) + F.conv2d(ones, on_complements, bias)
 
     def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
         """``x * W_j`` for every neuron ``j``, before the bias and the threshold."""
@@ -527,8 +556,12 @@ class BiSE(nn.Module):
         """Outputs in ``[0, 1]``, or their logits (see
         :meth:`MorphologicalNeurons.pre_activation_to_logit`) with ``logits=True``."""
         weight = self.neurons.weight
-        pre = self.convolve(x, weight)
         elements = None if logits else self.neurons.binarized_weight()
+        if elements is None and self.neurons.folds_scale():
+            # p (x * w - b) as one convolution: no elementwise pass over the outputs
+            return self.neurons.scaled_output(self.convolve(x, *self.neurons.folded(weight)),
+                                              logits)
+        pre = self.convolve(x, weight)
         hard = None if elements is None else self.convolve(x.detach(), elements)
         return self.neurons.output(pre, logits, weight=weight, binarized_pre=hard)
 
@@ -570,6 +603,8 @@ class DenseLUI(nn.Module):
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         weight = self.neurons.weight
         elements = None if logits else self.neurons.binarized_weight()
+        if elements is None and self.neurons.folds_scale():
+            return self.neurons.scaled_output(F.linear(x, *self.neurons.folded(weight)), logits)
         hard = None if elements is None else F.linear(x.detach(), elements)
         return self.neurons.output(F.linear(x, weight), logits, weight=weight,
                                    binarized_pre=hard)

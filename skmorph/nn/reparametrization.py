@@ -18,6 +18,7 @@ __all__ = [
     "reparametrize_weight",
     "smooth_threshold",
     "straight_through_binary",
+    "threshold_step",
 ]
 
 THRESHOLDS = ("tanh", "sigmoid")
@@ -36,6 +37,37 @@ def straight_through_binary(outputs: torch.Tensor) -> torch.Tensor:
     """``outputs > 1/2`` forward, the gradient of ``outputs`` backward (straight-through)."""
     hard = (outputs > 0.5).to(outputs.dtype)
     return hard + (outputs - outputs.detach())
+
+
+class _ThresholdStep(torch.autograd.Function):
+    """``x > 0`` forward, the derivative of ``xi(x)`` backward: :func:`threshold_step`."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, kind: str) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        ctx.kind = kind
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (x,) = ctx.saved_tensors
+        if ctx.kind == "tanh":
+            slope = 0.5 * (1 - torch.tanh(x).square())
+        else:
+            sigmoid = torch.sigmoid(x)
+            slope = sigmoid * (1 - sigmoid)
+        return grad * slope, None
+
+
+def threshold_step(x: torch.Tensor, kind: str) -> torch.Tensor:
+    """``xi(x) > 1/2`` forward, that is ``x > 0``, and the gradient of ``xi(x)`` backward.
+
+    The straight-through output of a neuron from its scaled pre-activation
+    ``x = p (pre - b)``: what :func:`straight_through_binary` gives of ``xi(x)``, in one
+    elementwise pass forward and one backward instead of about eight (on the 2-core benchmark
+    machine the elementwise passes took about 45% of a convolutional network's forward time).
+    """
+    return _ThresholdStep.apply(x, kind)
 
 
 def inverse_smooth_threshold(y: float, kind: str) -> float:

@@ -9,6 +9,9 @@ from skmorph.nn.reparametrization import (
     WEIGHT_REPARAMETRIZATIONS,
     bias_range,
     inverse_softplus,
+    smooth_threshold,
+    straight_through_binary,
+    threshold_step,
 )
 
 
@@ -350,8 +353,8 @@ def test_binary_hidden_outputs_are_thresholded_forward_with_smooth_gradients(sha
     assert [bank.straight_through for bank in banks].count(False) == n_smooth
     assert not banks[-1].straight_through or net.head is not None
     hidden = []
-    original = banks[0].output
-    banks[0].output = lambda *args, **kw: hidden.append(original(*args, **kw)) or hidden[-1]
+    original = banks[0].scaled_output
+    banks[0].scaled_output = lambda *args, **kw: hidden.append(original(*args, **kw)) or hidden[-1]
     size = (3, shape["in_channels"], 7, 7) if "in_channels" in shape else (3, 6)
     x = (torch.rand(size, generator=torch.Generator().manual_seed(1)) < 0.5).double()
     out = net(x)
@@ -426,3 +429,64 @@ def test_complement_inputs_convolve_as_the_built_complements(padding):
     elements = (torch.rand(weight.shape, dtype=torch.float64) < 0.3).double()
     counts = torch.nn.functional.conv2d(pad(layer.read(x), layer.kernel_size, padding), elements)
     assert torch.equal(layer.convolve(x, elements), counts)  # whole counts, exactly
+
+
+@pytest.mark.parametrize("threshold", ["tanh", "sigmoid"])
+def test_threshold_step_is_the_step_forward_and_the_smooth_slope_backward(threshold):
+    x = torch.linspace(-4, 4, 41, dtype=torch.float64, requires_grad=True)
+    stepped = threshold_step(x, threshold)
+    assert torch.equal(stepped, (x > 0).double())
+    (grad_step,) = torch.autograd.grad((stepped * torch.arange(41.0)).sum(), x)
+    (grad_smooth,) = torch.autograd.grad(
+        (smooth_threshold(x, threshold) * torch.arange(41.0)).sum(), x)
+    torch.testing.assert_close(grad_step, grad_smooth)
+
+
+def _neuron_formula(layer, x, straight_through):
+    """xi(p (x . w - b)) from the layer's pre-activations, thresholded at 1/2 forward with
+    the smooth gradient backward if straight_through: the formula the folded forward computes."""
+    neurons = layer.neurons
+    shape = (1, -1, 1, 1) if x.dim() == 4 else (1, -1)
+    smooth = smooth_threshold(neurons.output_scale().view(shape) * (
+        layer.pre_activation(x) - neurons.bias.view(shape)), neurons.threshold)
+    return straight_through_binary(smooth) if straight_through else smooth
+
+
+@pytest.mark.parametrize("straight_through", [False, True])
+@pytest.mark.parametrize("normalization", [None, "batch"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda **kw: BiSE(3, 4, (3, 5), padding="replicate", complement_inputs=True, **kw),
+        lambda **kw: BiSE(3, 4, (3, 5), padding="zeros", complement_inputs=True, **kw),
+        lambda **kw: BiSE(3, 4, 3, padding="zeros", **kw),
+        lambda **kw: DenseLUI(12, 5, **kw),
+    ],
+)
+def test_the_scale_and_bias_folded_into_the_layer_give_the_neuron_formula(
+        make, normalization, straight_through):
+    """The forward pass folds p and b into the convolution (or the linear map): its outputs
+    and their gradients are those of xi(p (x . w - b)) computed step by step."""
+    torch.manual_seed(0)
+    layer = make(threshold="sigmoid", normalization=normalization, dtype=torch.float64)
+    layer.neurons.straight_through = straight_through
+    if normalization == "batch":
+        layer.neurons.running_mean.uniform_(0, 2)
+        layer.neurons.running_var.uniform_(0.5, 2)
+        layer.eval()  # in training the batch statistics are used: no folding
+    x = (torch.rand(2, 3, 7, 9) < 0.4).double() if isinstance(layer, BiSE) else \
+        (torch.rand(6, 12) < 0.4).double()
+    with torch.no_grad():  # biases near the median pre-activation: outputs 0 and 1 both
+        pre = layer.pre_activation(x).movedim(1, -1).reshape(-1, layer.neurons.n_neurons)
+        layer.neurons.set_bias_and_scale(pre.median(0).values + 0.0123,
+                                         torch.full((layer.neurons.n_neurons,), 0.7))
+    folded, expected = layer(x), _neuron_formula(layer, x, straight_through)
+    torch.testing.assert_close(folded, expected)
+    if straight_through:
+        assert set(folded.unique().tolist()) == {0.0, 1.0}
+    weights = torch.rand(folded.shape, dtype=torch.float64)
+    parameters = [layer.neurons.raw_weight, layer.neurons.raw_bias, layer.neurons.scale.log_scale]
+    grads = torch.autograd.grad((folded * weights).sum(), parameters)
+    expected_grads = torch.autograd.grad((expected * weights).sum(), parameters)
+    for grad, expected_grad in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(grad, expected_grad)
