@@ -15,7 +15,10 @@ reparametrization, the clamp of the weights at 0 that the training loop runs aft
   a sigmoid and the same pooling, both followed by a float head. Then a BiSE layer that reads
   the complements of its inputs too (``complement_inputs=True``, twice the weights), its
   complements folded into one convolution over the inputs (:meth:`skmorph.nn.BiSE.convolve`)
-  and built as channels (as before), against the same ``nn.Conv2d``.
+  and built as channels (as before), against the same ``nn.Conv2d``. And a BiSE layer whose
+  outputs are thresholded in the forward pass (``hidden_outputs="binary"``, a straight-through
+  step: :func:`skmorph.nn.reparametrization.threshold_step`), as the classifier's
+  convolutional layers train by default.
 
 The baseline and the layer are timed interleaved, best of 3 runs, so that a busy moment of the
 machine does not skew their ratio.
@@ -112,6 +115,13 @@ def conv_rows(args) -> None:
             baseline, plain = interleaved(conv, network, x, y, args.steps)
             print(f"| {layer} | {weights} | {plain * 1e3:.1f} | {baseline * 1e3:.1f} "
                   f"| {plain / baseline:.2f}x |", flush=True)
+    network = build_network(in_channels=c_in, conv_channels=[c_out], kernel_sizes=k,
+                            pooling="dilation", n_features=c_out * 14 * 14, n_outputs=10,
+                            weight_reparametrization="projected", hidden_outputs="binary",
+                            conv_layer="bise")
+    baseline, plain = interleaved(conv, network, x, y, args.steps)
+    print(f"| bise, outputs thresholded (hidden_outputs='binary') | projected | "
+          f"{plain * 1e3:.1f} | {baseline * 1e3:.1f} | {plain / baseline:.2f}x |", flush=True)
     for name, kind in (("bise reading complements too, folded", BiSE),
                        ("bise reading complements too, built", BuiltComplementsBiSE)):
         layer = kind(c_in, c_out, k, complement_inputs=True, weight_reparametrization="projected")
@@ -126,8 +136,8 @@ class BuiltComplementsBiSE(BiSE):
     """The convolution over the inputs and their complements built as channels (before
     :meth:`BiSE.convolve` folded them): the baseline of the folded one."""
 
-    def convolve(self, x, weight):
-        return F.conv2d(pad(self.read(x), self.kernel_size, self.padding), weight)
+    def convolve(self, x, weight, bias=None):
+        return F.conv2d(pad(self.read(x), self.kernel_size, self.padding), weight, bias)
 
 
 def main() -> None:

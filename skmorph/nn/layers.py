@@ -349,8 +349,7 @@ class MorphologicalNeurons(nn.Module):
         """The logit ``l`` with ``sigmoid(l) = xi(p (pre - b))`` (``tanh(x) / 2 + 1/2`` is
         ``sigmoid(2 x)``): losses computed from it, such as
         ``binary_cross_entropy_with_logits``, keep their gradient where ``xi`` saturates."""
-        scaled = self._scaled(pre, channel_dim, weight)
-        return 2 * scaled if self.threshold == "tanh" else scaled
+        return self.scaled_output(self._scaled(pre, channel_dim, weight), logits=True)
 
     def output(self, pre: torch.Tensor, logits: bool, channel_dim: int = 1,
                weight: torch.Tensor | None = None,

@@ -60,12 +60,13 @@ class _ThresholdStep(torch.autograd.Function):
 
 
 def threshold_step(x: torch.Tensor, kind: str) -> torch.Tensor:
-    """``xi(x) > 1/2`` forward, that is ``x > 0``, and the gradient of ``xi(x)`` backward.
+    """``x > 0`` forward (where ``xi(x) > 1/2``) and the gradient of ``xi(x)`` backward.
 
     The straight-through output of a neuron from its scaled pre-activation
-    ``x = p (pre - b)``: what :func:`straight_through_binary` gives of ``xi(x)``, in one
-    elementwise pass forward and one backward instead of about eight (on the 2-core benchmark
-    machine the elementwise passes took about 45% of a convolutional network's forward time).
+    ``x = p (pre - b)``: :func:`straight_through_binary` of ``xi(x)`` (up to rounding: in
+    floating point ``xi(x)`` rounds to 1/2 for tiny positive ``x``, which this thresholds to
+    1), in one elementwise pass forward and one backward instead of about eight. ``kind`` is
+    the smooth threshold ``xi``: ``"tanh"`` or ``"sigmoid"``.
     """
     return _ThresholdStep.apply(x, kind)
 
