@@ -434,3 +434,16 @@ def test_layerwise_binarization_is_skipped_when_off_or_by_partial_fit(digits):
     assert len(partial.history_) == 1 and "layerwise" not in partial.binarization_report_
     with pytest.raises(ValueError, match="layerwise_epochs"):
         BiMoNNClassifier(layerwise_epochs=-1, **options).fit(X_train[:50], y_train[:50])
+
+
+def test_the_float_network_predicts_in_passes_sized_by_its_widest_layer():
+    from skmorph.estimators.classifier import FLOAT_BATCH, FLOAT_VALUES, _float_batch
+    from skmorph.nn import build_network
+
+    dense = build_network(n_features=784, hidden_layer_sizes=[4096], n_outputs=10)
+    assert _float_batch(dense, None) == min(FLOAT_BATCH, FLOAT_VALUES // 4096)
+    conv = build_network(in_channels=14, conv_channels=[64, 128], kernel_sizes=[5, 3],
+                         pooling="dilation", conv_layer="bise", n_features=128 * 7 * 7,
+                         n_outputs=10)
+    assert _float_batch(conv, (28, 28)) == FLOAT_VALUES // (128 * 28 * 28)
+    assert _float_batch(conv, (2048, 2048)) == 1  # never less than one sample
