@@ -15,8 +15,10 @@ Run: python benchmarks/bench_binarized.py [--quick]
     pooling, a float head on the 128 x 7 x 7 pooled bits): images/s of ``predict`` against the
     float torch network of the same shape (thresholds in torch, BiSE layers, max pooling, head,
     in ``torch.no_grad``) at batch sizes 1 to 10 000. ``--conv-model`` takes the predictor that
-    ``bench_classification.py --conv --save-binarized`` wrote; without it, random activated
-    neurons of that shape.
+    ``bench_classification.py --conv --save-binarized`` wrote (its levels, layers and any
+    DenseLUI layers give the shape of both models; the float network thresholds its hidden
+    outputs, as the classifier's trains them); without it, random activated neurons of the
+    shape above.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from skmorph.binary import BinarizedNetwork, BinaryDense, LinearHead, Thresholds
+from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, LinearHead, Thresholds
 from skmorph.estimators import binarize_network
 from skmorph.nn import build_network, conv_features
 from skmorph.nn.testing import activate_randomly
@@ -141,12 +143,19 @@ def conv_models(rng, path=None):
     binarized = None if path is None else BinarizedNetwork.load(path)
     levels = np.array([[0.1, 0.3, 0.6]]) if path is None else binarized.layers[0].thresholds
     n_levels = int((~np.isnan(levels[0])).sum())
+    channels, kernel_sizes, widths = [64, 128], [5, 3], []
+    if binarized is not None:  # the shape of the trained predictor
+        convs = [layer for layer in binarized.layers if isinstance(layer, BinaryConv)]
+        channels = [layer.out_channels for layer in convs]
+        kernel_sizes = [layer.selems.shape[-1] for layer in convs]
+        widths = [layer.n_units for layer in binarized.layers if isinstance(layer, BinaryDense)]
     readout = "all" if binarized is None else binarized.conv_readout  # the classifier's default
-    network = build_network(in_channels=2 * n_levels, conv_channels=[64, 128],
-                            kernel_sizes=[5, 3], pooling="dilation", conv_layer="bise",
-                            n_features=conv_features(2 * n_levels, 28, 28, [64, 128], [2, 2],
-                                                     readout),
-                            n_outputs=10, conv_readout=readout).eval()
+    network = build_network(in_channels=2 * n_levels, conv_channels=channels,
+                            kernel_sizes=kernel_sizes, pooling="dilation", conv_layer="bise",
+                            n_features=conv_features(2 * n_levels, 28, 28, channels,
+                                                     [2] * len(channels), readout),
+                            hidden_layer_sizes=widths, n_outputs=10, conv_readout=readout,
+                            hidden_outputs="smooth" if binarized is None else "binary").eval()
     if binarized is not None:  # the float network of its shape (its weights do not matter)
         return network, binarized, levels, "trained"
     activate_randomly(network, rng)
@@ -165,8 +174,10 @@ def part_d(rng, batches, path=None):
             bits = (tensor.view(-1, 1, 28, 28) > thresholds.view(1, -1, 1, 1)).float()
             return network(torch.cat([bits, 1 - bits], dim=1)).argmax(1)
 
+    widths = [2 * len(thresholds)] + [layer.out_channels for layer in network.conv_layers]
+    dense = "".join(f", DenseLUI {layer.out_features}" for layer in network.dense_layers)
     print(f"\n(d) convolutional classifier ({kind} neurons, {len(thresholds)} levels), BiSE "
-          f"{2 * len(thresholds)} -> 64 -> 128, 2x2 OR pooling, head on "
+          f"{' -> '.join(map(str, widths))}, 2x2 OR pooling{dense}, head on "
           f"{network.head.in_features} bits (conv_readout={network.conv_readout!r}): images/s "
           f"(speed-up over float torch)\n")
     print("| batch | float torch | binarized |")

@@ -165,7 +165,7 @@ def conv_bimonn(data, args, seed):
     parameters (``"auto"`` replaced by what the estimator chose)."""
     model = BiMoNNClassifier(
         input_shape=(28, 28), hidden_channels=tuple(args.channels),
-        kernel_size=tuple(args.kernel_sizes), hidden_layer_sizes=(),
+        kernel_size=tuple(args.kernel_sizes), hidden_layer_sizes=tuple(args.hidden_layer_sizes),
         n_thresholds=auto(args.n_thresholds), threshold_strategy=auto(args.threshold_strategy),
         max_epochs=args.epochs, n_iter_no_change=args.epochs,
         batch_size=args.batch_size, learning_rate=args.learning_rate, random_state=seed,
@@ -311,8 +311,11 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
         maps = options_described(args, fitted)
         strategy = fitted["threshold_strategy"]
         levels = "" if strategy == "quantile" else f" {strategy}"
-        print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling, n_thresholds={fitted['n_thresholds']}"
-              f"{levels} + complements{maps}, head reads {readout}, "
+        dense = "".join(f", DenseLUI {width}" for width in args.hidden_layer_sizes)
+        print(f"| BiMoNN, BiSE {shape}, 2x2 OR pooling{dense}, "
+              f"n_thresholds={fitted['n_thresholds']}"
+              f"{levels} + complements{maps}, "
+              f"{'first DenseLUI' if dense else 'head'} reads {readout}, "
               f"{fitted['binarization']} binarization"
               f"{regularization} | {seed} "
               f"| {floating:.4f} | {binarized:.4f} | {exact:.1%} | {seconds:.0f} |", flush=True)
@@ -333,6 +336,8 @@ def main() -> None:
     parser.add_argument("--conv", action="store_true", help="the convolutional study instead")
     parser.add_argument("--channels", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--kernel-sizes", type=int, nargs="+", default=[5, 3])
+    parser.add_argument("--hidden-layer-sizes", type=int, nargs="*", default=[],
+                        help="DenseLUI layers between the convolutional part and the head")
     parser.add_argument("--n-thresholds", type=int, default=None,
                         help="n_thresholds of the convolutional BiMoNN (default: its 'auto')")
     parser.add_argument("--threshold-strategy", default=None, choices=STRATEGIES,

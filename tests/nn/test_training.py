@@ -88,6 +88,19 @@ def test_same_seed_gives_identical_weights():
     assert not torch.equal(first.neuron_banks()[0].raw_weight, third.neuron_banks()[0].raw_weight)
 
 
+def test_adam_updates_the_parameters_of_a_cpu_network_in_one_fused_step():
+    rng = np.random.default_rng(3)
+    images = rng.random((64, 12, 12)) < 0.5
+    fused = []
+    handle = register_optimizer_step_post_hook(
+        lambda optimizer, args, kwargs: fused.append(optimizer.defaults["fused"]))
+    try:
+        fit(images, dilation(images, SELEM), [1], epochs=1)
+    finally:
+        handle.remove()
+    assert fused and all(fused)
+
+
 def test_history_records_each_epoch():
     rng = np.random.default_rng(3)
     images = rng.random((64, 12, 12)) < 0.5
