@@ -159,17 +159,14 @@ def adam_rows(args) -> None:
     print("|---|---:|---:|---:|---:|")
     levels = 14  # the classifier's 7 level sets and their complements
     features = conv_features(levels, 28, 28, [64, 128], [2, 2], "all")
+    image = dict(in_channels=levels, conv_channels=[64, 128], kernel_sizes=[5, 3],
+                 pooling="dilation", conv_layer="bise", conv_readout="all", n_features=features)
+    images = (args.batch_size, levels, 28, 28)
     networks = {
         "BiSE 64x5x5-128x3x3, OR pooling, head on every layer (the image default)":
-            (dict(in_channels=levels, conv_channels=[64, 128], kernel_sizes=[5, 3],
-                  pooling="dilation", conv_layer="bise", conv_readout="all",
-                  n_features=features),
-             (args.batch_size, levels, 28, 28)),
+            (image, images),
         "the same with a DenseLUI 256 layer before the head":
-            (dict(in_channels=levels, conv_channels=[64, 128], kernel_sizes=[5, 3],
-                  pooling="dilation", conv_layer="bise", conv_readout="all",
-                  n_features=features,
-                  hidden_layer_sizes=[256]), (args.batch_size, levels, 28, 28)),
+            ({**image, "hidden_layer_sizes": [256]}, images),
         "DenseLUI 1568 -> 512 (the tabular default)":
             (dict(n_features=1568, hidden_layer_sizes=[512]), (args.batch_size, 1568)),
     }
