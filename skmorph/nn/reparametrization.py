@@ -77,7 +77,14 @@ def inverse_smooth_threshold(y: float, kind: str) -> float:
 
 
 def inverse_softplus(x: torch.Tensor) -> torch.Tensor:
-    """``softplus^{-1}(x) = log(exp(x) - 1)``, stable for large ``x`` (``x > 0``)."""
+    """``softplus^{-1}(x) = log(exp(x) - 1)``, stable for large ``x`` (``x >= 0``).
+
+    ``softplus`` never reaches 0: ``x`` is taken at least the smallest positive normal number
+    of its dtype, so that a 0 (a random draw of a small weight can be exactly 0) gives a
+    finite raw parameter (about -87 in float32) instead of ``-inf``, which the optimizer
+    would carry into the weights.
+    """
+    x = x.clamp(min=torch.finfo(x.dtype).tiny)
     return x + torch.log(-torch.expm1(-x))
 
 

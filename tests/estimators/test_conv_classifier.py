@@ -427,7 +427,8 @@ def test_layerwise_binarization_is_skipped_when_off_or_by_partial_fit(digits):
                    random_state=0, device="cpu")
     plain = BiMoNNClassifier(layerwise_epochs=0, **options).fit(X_train[:200], y_train[:200])
     assert "layerwise" not in plain.binarization_report_
-    tabular = BiMoNNClassifier(max_epochs=1, device="cpu").fit(X_train[:200], y_train[:200])
+    tabular = BiMoNNClassifier(max_epochs=1, random_state=0, device="cpu").fit(X_train[:200],
+                                                                               y_train[:200])
     assert "layerwise" not in tabular.binarization_report_  # "auto": on images only
     partial = BiMoNNClassifier(layerwise_epochs=2, **options)
     partial.partial_fit(X_train[:200], y_train[:200], classes=np.arange(10))

@@ -89,6 +89,37 @@ def test_inverse_softplus():
     torch.testing.assert_close(torch.nn.functional.softplus(inverse_softplus(x)), x)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_inverse_softplus_of_zero_is_finite(dtype):
+    # a drawn weight can be exactly 0 (torch.rand is in [0, 1)); -inf then made the first
+    # optimizer step's parameters infinite (about 1% of random_state values on the digits)
+    raw = inverse_softplus(torch.tensor([0.0, 1e-30, 1.0], dtype=dtype))
+    assert torch.isfinite(raw).all()
+    assert torch.nn.functional.softplus(raw[0]) <= torch.finfo(dtype).tiny * 2
+
+
+def test_a_zero_starting_weight_trains_finitely():
+    neurons = MorphologicalNeurons(6, (5,), weight_reparametrization="positive")
+    selem = torch.zeros(6, 5, dtype=torch.bool)
+    selem[:, 0] = True
+    rand = torch.rand
+
+    def zeros_outside(*args, **kwargs):  # every draw 0: the weights outside the element are 0
+        return torch.zeros_like(rand(*args, **kwargs))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch, "rand", zeros_outside)
+        neurons.reset_parameters(selem=selem, operation="dilation")
+    assert torch.isfinite(neurons.raw_weight).all()
+    optimizer = torch.optim.Adam(neurons.parameters(), lr=1e-2)
+    x = (torch.rand(32, 5, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    for _ in range(3):
+        optimizer.zero_grad()
+        (x @ neurons.weight.T).sum().backward()
+        optimizer.step()
+    assert torch.isfinite(neurons.raw_weight).all()
+
+
 def test_initialization_is_unsaturated_and_deterministic():
     x = (torch.rand(64, 1, 32, 32, generator=torch.Generator().manual_seed(1)) < 0.3).float()
     nets = []
