@@ -31,6 +31,9 @@ shape trained first within its fit (``teacher="cnn"``); ``--warmup`` is its
 ``--head-dropout`` its ``head_dropout`` (dropout on the features the head reads);
 ``--gap-report`` prints where the binarization gap lies (the
 hidden outputs thresholded, the head refitted on them, the predictor's own bits).
+``--device cuda`` trains it on a GPU (its binarized predictor runs in NumPy anywhere);
+``--save-predictions`` writes that predictor's test predictions, which
+``benchmarks/predict_saved.py --expected`` compares on another machine.
 
 Data: the IDX files of Fashion-MNIST (Debian's ``dataset-fashion-mnist``) or MNIST, the official
 60 000 / 10 000 split, images binarized to one level set (pixel >= 128: 784 bits). Every model
@@ -79,8 +82,10 @@ def bimonn(name, params, data, args):
     return fit_and_score(model, data)
 
 
-def fit_and_score(model, data, save=None):
-    """Float and binarized test accuracy, fraction of exact neurons, fit seconds."""
+def fit_and_score(model, data, save=None, save_predictions=None):
+    """Float and binarized test accuracy, fraction of exact neurons, fit seconds; ``save``:
+    write the binarized predictor (JSON), ``save_predictions``: its test predictions (.npy,
+    for ``benchmarks/predict_saved.py --expected`` on another machine)."""
     X_train, y_train, X_test, y_test = data
     start = time.perf_counter()
     model.fit(X_train, y_train)
@@ -90,6 +95,8 @@ def fit_and_score(model, data, save=None):
     floating = model.score(X_test, y_test)
     if save:
         model.binarized_.save(save)
+    if save_predictions:
+        np.save(save_predictions, model.binarized_.predict(X_test))
     report = model.binarization_report_
     return floating, binarized, report["n_exact"] / report["n_neurons"], seconds
 
@@ -155,6 +162,13 @@ def options_described(args, fitted: dict) -> str:
     return "".join(f", {text}" for given, text in options if given)
 
 
+def device_name(device: str) -> str:
+    """``device`` and, for a CUDA one, the GPU's name."""
+    if torch.device(device).type == "cuda" and torch.cuda.is_available():
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return device
+
+
 def auto(value):
     """An option left out of the command: the estimator's ``"auto"``."""
     return "auto" if value is None else value
@@ -171,7 +185,7 @@ def conv_bimonn(data, args, seed):
         batch_size=args.batch_size, learning_rate=args.learning_rate, random_state=seed,
         weight_reparametrization=args.weight_reparametrization,
         learning_rate_schedule=args.schedule, conv_readout=args.conv_readout,
-        binarization=auto(args.binarization), device="cpu",
+        binarization=auto(args.binarization), device=args.device,
         verbose=args.verbose, regularization=args.regularization,
         conv_complements=args.conv_complements,
         learning_rate_warmup=args.warmup, teacher=args.teacher,
@@ -186,7 +200,7 @@ def conv_bimonn(data, args, seed):
         regularization_delay=args.regularization_delay_epochs
         * -(-len(data[1]) // args.batch_size),
     )
-    scores = fit_and_score(model, data, args.save_binarized)
+    scores = fit_and_score(model, data, args.save_binarized, args.save_predictions)
     if args.gap_report:
         gap_report(model, data)
     if args.save_model:
@@ -298,7 +312,7 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
           f"{args.epochs} epochs, batch {args.batch_size}, Adam lr {args.learning_rate} "
           f"({args.schedule} schedule; float CNN: lr {args.cnn_learning_rate}), "
           f"{args.weight_reparametrization} weights, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads, BiMoNN trained on {device_name(args.device)}")
     print("| model | seed | float test accuracy | binarized test accuracy | neurons exact "
           "| training time (s) |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -354,6 +368,10 @@ def main() -> None:
                         help="binarization of the convolutional BiMoNN (default: 'auto')")
     parser.add_argument("--save-binarized", help="write the binarized predictor (JSON) there, "
                         "for benchmarks/bench_binarized.py --conv-model")
+    parser.add_argument("--save-predictions", help="write the binarized predictor's test "
+                        "predictions there (.npy), for benchmarks/predict_saved.py --expected")
+    parser.add_argument("--device", default="cpu",
+                        help="device of the convolutional BiMoNN's training (cpu, cuda)")
     parser.add_argument("--save-model", help="pickle the fitted convolutional BiMoNN there "
                         "(float network and binarized predictor), for further analysis")
     parser.add_argument("--regularization", default=None,
