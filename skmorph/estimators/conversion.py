@@ -200,17 +200,22 @@ def _windows(images: torch.Tensor, kernel_size, padding: str, positions: torch.T
     """The windows ``(n, positions, C * kh * kw)`` of ``images`` at the flat ``positions``
     (one row per image), padded as the layer pads."""
     kh, kw = kernel_size
+    n, channels, _, width = images.shape
     padded = F.pad(images, (kw // 2, kw // 2, kh // 2, kh // 2),
                    mode="replicate" if padding == "replicate" else "constant")
-    columns = F.unfold(padded, (kh, kw))  # (n, C * kh * kw, H * W)
-    rows = torch.arange(images.shape[0])[:, None]
-    return columns.transpose(1, 2)[rows, positions]
+    # gathered at the drawn positions only: unfolding every position first (F.unfold) made
+    # H * W windows per image to keep a few dozen of them
+    tops = (positions // width)[:, :, None, None] + torch.arange(kh)[:, None]
+    lefts = (positions % width)[:, :, None, None] + torch.arange(kw)
+    windows = padded.permute(0, 2, 3, 1)[torch.arange(n)[:, None, None, None], tops, lefts]
+    return windows.permute(0, 1, 4, 2, 3).reshape(n, positions.shape[1], channels * kh * kw)
 
 
 def _calibrate_bank(layer, bits: np.ndarray, target: np.ndarray, selems: np.ndarray,
-                    operations: np.ndarray, exact: np.ndarray, entry: dict) -> None:
+                    operations: np.ndarray, exact: np.ndarray, name: str) -> dict:
     """Re-choose, in place, the element and operation of every approximated neuron of
-    ``layer`` (flat ``selems``) from its windows ``bits`` and thresholded outputs ``target``."""
+    ``layer`` (flat ``selems``) from its windows ``bits`` and thresholded outputs ``target``;
+    returns the layer's report entry."""
     weights, _ = layer.neurons.numpy_parameters()
     before, after = [], []
     n_samples = bits.shape[0]
@@ -224,9 +229,9 @@ def _calibrate_bank(layer, bits: np.ndarray, target: np.ndarray, selems: np.ndar
         selems[neuron], operations[neuron], agreement = packed_calibrated_element(
             weights[neuron], bits, target[:, neuron], n_samples)
         after.append(agreement)
-    entry.update(n_calibrated=len(after),
-                 agreement_before=float(np.mean(before)) if before else 1.0,
-                 agreement_after=float(np.mean(after)) if after else 1.0)
+    return {"layer": name, "n_calibrated": len(after),
+            "agreement_before": float(np.mean(before)) if before else 1.0,
+            "agreement_after": float(np.mean(after)) if after else 1.0}
 
 
 def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork,
@@ -259,6 +264,16 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
     generator = torch.Generator().manual_seed(random_state)
     convs = [i for i, layer in enumerate(binarized.layers) if isinstance(layer, BinaryConv)]
     denses = [i for i, layer in enumerate(binarized.layers) if isinstance(layer, BinaryDense)]
+    # which layers are calibrated (BiSE and DenseLUI ones, but the output layer of a fully
+    # binarized network, which keeps its projection), and which of their neurons are exact
+    exact = {f"conv{position}": binarized.layers[convs[position]].combine_exact
+             for position, layer in enumerate(network.conv_layers) if isinstance(layer, BiSE)}
+    n_calibrated_dense = len(network.dense_layers) - int(network.binary_output)
+    exact.update({f"dense{position}": layer.neurons.binarize("activable").exact
+                  for position, layer in enumerate(network.dense_layers[:n_calibrated_dense])})
+    if all(neurons.all() for neurons in exact.values()):
+        # every neuron exact (each layer frozen by layerwise_epochs, say): no pass over the data
+        return [_nothing_calibrated(name) for name in exact]
     entries, maps = [], []
     smooth, bits = inputs.float(), inputs.float()
     with torch.no_grad():
@@ -266,28 +281,32 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
                                                      strict=True)):
             smooth_out = layer(smooth)
             binary = binarized.layers[convs[position]]
+            name = f"conv{position}"
             if isinstance(layer, BiSE):
                 n, _, height, width = smooth_out.shape
+                # drawn for exact layers too: the windows of the layers after them stay the same
                 windows = torch.randint(height * width, (n, CALIBRATION_WINDOWS),
                                         generator=generator)
-                window_bits = _windows(layer.read(bits), layer.kernel_size, layer.padding,
-                                       windows)
-                target = (smooth_out.flatten(2).transpose(1, 2)[
-                    torch.arange(n)[:, None], windows] > 0.5)
-                selems = binary.selems.reshape(binary.out_channels, -1).copy()
-                operations = binary.operations[:, 0].copy()
-                entry = {"layer": f"conv{position}"}
-                _calibrate_bank(layer, window_bits.flatten(0, 1).numpy() > 0.5,
-                                target.flatten(0, 1).numpy(), selems, operations,
-                                binary.combine_exact, entry)
-                entries.append(entry)
-                selems = selems.reshape(binary.selems.shape)
-                binary = BinaryConv(selems, np.repeat(operations[:, None], binary.in_channels, 1),
-                                    selems.any(axis=(2, 3)),
-                                    np.where(operations == EROSION, "and", "or"),
-                                    binary.padding, binary.exact, binary.combine_exact,
-                                    complement_inputs=binary.complement_inputs)
-                binarized.layers[convs[position]] = binary
+                if exact[name].all():
+                    entries.append(_nothing_calibrated(name))
+                else:
+                    window_bits = _windows(layer.read(bits), layer.kernel_size, layer.padding,
+                                           windows)
+                    target = (smooth_out.flatten(2).transpose(1, 2)[
+                        torch.arange(n)[:, None], windows] > 0.5)
+                    selems = binary.selems.reshape(binary.out_channels, -1).copy()
+                    operations = binary.operations[:, 0].copy()
+                    entries.append(_calibrate_bank(
+                        layer, window_bits.flatten(0, 1).numpy() > 0.5,
+                        target.flatten(0, 1).numpy(), selems, operations, exact[name], name))
+                    selems = selems.reshape(binary.selems.shape)
+                    binary = BinaryConv(selems,
+                                        np.repeat(operations[:, None], binary.in_channels, 1),
+                                        selems.any(axis=(2, 3)),
+                                        np.where(operations == EROSION, "and", "or"),
+                                        binary.padding, binary.exact, binary.combine_exact,
+                                        complement_inputs=binary.complement_inputs)
+                    binarized.layers[convs[position]] = binary
             # what the predictor computes, on packed bits (any BinaryConv, BiSEL ones included)
             bits = torch.as_tensor(binary(pack(bits.numpy() > 0.5)).unpack(), dtype=torch.float32)
             smooth = smooth_out
@@ -303,15 +322,15 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
         for position, layer in enumerate(network.dense_layers):
             smooth_out = layer(smooth)
             binary = binarized.layers[denses[position]]
-            last = network.binary_output and position == len(network.dense_layers) - 1
-            if not last:  # the output layer of a fully binarized network keeps its projection
+            name = f"dense{position}"
+            if name in exact and exact[name].all():
+                entries.append(_nothing_calibrated(name))
+            elif name in exact:
                 selems = binary.supports.copy()
                 operations = _dense_operations(binary)
-                exact = layer.neurons.binarize("activable").exact
-                entry = {"layer": f"dense{position}"}
-                _calibrate_bank(layer, bits.numpy() > 0.5, smooth_out.numpy() > 0.5, selems,
-                                operations, exact, entry)
-                entries.append(entry)
+                entries.append(_calibrate_bank(layer, bits.numpy() > 0.5,
+                                               smooth_out.numpy() > 0.5, selems, operations,
+                                               exact[name], name))
                 binary = BinaryDense(selems, np.where(operations == EROSION, selems.sum(1), 1))
                 binarized.layers[denses[position]] = binary
             n = bits.shape[0]  # the predictor's own layer, on packed samples
@@ -319,6 +338,12 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
             bits = torch.as_tensor(unpack_samples(packed, n).T, dtype=torch.float32)
             smooth = smooth_out
     return entries
+
+
+def _nothing_calibrated(name: str) -> dict:
+    """The report entry of a layer whose neurons are all exact (what :func:`_calibrate_bank`
+    reports for it, without reading its windows)."""
+    return {"layer": name, "n_calibrated": 0, "agreement_before": 1.0, "agreement_after": 1.0}
 
 
 def _set_neurons(bank, selems: np.ndarray, operations: np.ndarray, generator) -> None:

@@ -197,3 +197,42 @@ def test_calibrated_element_counts_like_the_unpacked_definition(seed):
         assert agreement == best[0]
         assert operation == best[1]
         np.testing.assert_array_equal(np.flatnonzero(selem), np.sort(best[2]))
+
+
+@pytest.mark.parametrize(("shape", "kernel_size", "padding"),
+                         [((5, 3, 9, 11), (3, 5), "replicate"), ((4, 6, 8, 8), (5, 5), "zeros"),
+                          ((2, 1, 6, 7), (1, 3), "replicate")])
+def test_calibration_windows_are_those_of_unfold(shape, kernel_size, padding):
+    """The windows gathered at the drawn positions are the columns F.unfold makes there."""
+    from skmorph.estimators.conversion import _windows
+
+    generator = torch.Generator().manual_seed(0)
+    images = (torch.rand(shape, generator=generator) < 0.5).float()
+    positions = torch.randint(shape[2] * shape[3], (shape[0], 13), generator=generator)
+    kh, kw = kernel_size
+    padded = torch.nn.functional.pad(images, (kw // 2, kw // 2, kh // 2, kh // 2),
+                                     mode="replicate" if padding == "replicate" else "constant")
+    columns = torch.nn.functional.unfold(padded, kernel_size).transpose(1, 2)
+    expected = columns[torch.arange(shape[0])[:, None], positions]
+    assert torch.equal(_windows(images, kernel_size, padding, positions), expected)
+
+
+def test_a_network_of_exact_neurons_is_calibrated_without_reading_data(monkeypatch):
+    """Every layer set to a binary operator (as layerwise_epochs leaves it): nothing to
+    calibrate, and no pass over the data (inputs that a pass would reject are not read)."""
+    network = build_network(in_channels=2, conv_channels=[5, 4], kernel_sizes=3,
+                            pooling="dilation", n_features=4 * 2 * 2, hidden_layer_sizes=[6],
+                            n_outputs=3, hidden_outputs="binary", conv_layer="bise")
+    inputs = [Thresholds(np.full((2, 1), 0.5))]
+    binarized, _ = binarize_network(network, inputs, classes=np.arange(3),
+                                    image_shape=(2, 8, 8))
+    generator = torch.Generator().manual_seed(0)
+    targets = _random_binary_layers(binarized, network, np.random.default_rng(0))
+    for layer, binary in zip([*network.conv_layers, *network.dense_layers], targets,
+                             strict=True):
+        set_layer_operator(layer, binary, generator)
+    binarized, _ = binarize_network(network, inputs, classes=np.arange(3),
+                                    image_shape=(2, 8, 8))
+    entries = calibrate_network(network, binarized, torch.full((3, 7), float("nan")))
+    assert entries == [{"layer": name, "n_calibrated": 0, "agreement_before": 1.0,
+                        "agreement_after": 1.0} for name in ("conv0", "conv1", "dense0")]

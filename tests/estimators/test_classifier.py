@@ -268,3 +268,24 @@ def test_partial_fit_over_chunks_reaches_the_accuracy_of_fit(digits):
         model.partial_fit(X_train[:10], y_train[:10], classes=np.arange(11))
     with pytest.raises(ValueError, match="features"):
         model.partial_fit(X_train[:10, :20], y_train[:10])
+
+
+def test_train_agreement_is_measured_on_a_bounded_sample(digits, monkeypatch):
+    """Both networks predict at most AGREEMENT_SAMPLES training rows for the report, so that
+    its cost does not grow with the training set."""
+    from skmorph.estimators import classifier
+
+    X_train, _, y_train, _ = digits
+    monkeypatch.setattr(classifier, "AGREEMENT_SAMPLES", 100)
+    sizes = []
+    float_predict = BiMoNNClassifier._float_predict
+
+    def recorded(self, network, context, X):
+        sizes.append(X.shape[0])
+        return float_predict(self, network, context, X)
+
+    monkeypatch.setattr(BiMoNNClassifier, "_float_predict", recorded)
+    model = BiMoNNClassifier(**{**FAST, "max_epochs": 2}, random_state=0).fit(X_train, y_train)
+    assert sizes == [100]
+    agreement = model.binarization_report_["train_agreement"]
+    assert np.isclose(agreement * 100, round(agreement * 100))  # a fraction of 100 samples
