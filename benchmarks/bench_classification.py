@@ -26,7 +26,8 @@ gray images, whose head reads the same maps; every model gets ``--epochs`` epoch
 adds the PA term after 6 epochs; ``--teacher cnn`` distils the BiMoNN from a float CNN of its
 shape trained first within its fit (``teacher="cnn"``); ``--warmup`` is its
 ``learning_rate_warmup``; ``--first-layer-start signed`` its ``first_layer_start``;
-``--augmentation hflip`` its ``augmentation`` (random left-right flips in training);
+``--augmentation hflip`` / ``shift`` its ``augmentation`` (random left-right flips or
+one-pixel shifts in training);
 ``--conv-start data`` its ``conv_start`` (starting elements that fire on the data);
 ``--head-dropout`` its ``head_dropout`` (dropout on the features the head reads);
 ``--gap-report`` prints where the binarization gap lies (the
@@ -156,6 +157,7 @@ def options_described(args, fitted: dict) -> str:
         (layerwise, f"layerwise binarization ({layerwise} epochs per layer)"),
         (args.refit_head != "auto", f"refit_head {args.refit_head}"),
         (args.head_dropout, f"head dropout {args.head_dropout:g}"),
+        (args.augmentation, f"{args.augmentation} augmentation"),
         (args.teacher, f"distilled from a float CNN (weight {args.distillation_weight:g}, "
                        f"T {args.distillation_temperature:g})"),
     ]
@@ -388,7 +390,7 @@ def main() -> None:
                         help="hidden_outputs of the convolutional BiMoNN (default: 'auto')")
     parser.add_argument("--normalization", choices=["batch"], default=None,
                         help="normalization of the convolutional BiMoNN's neurons")
-    parser.add_argument("--augmentation", choices=["hflip"], default=None,
+    parser.add_argument("--augmentation", choices=["hflip", "shift"], default=None,
                         help="augmentation of the convolutional BiMoNN")
     parser.add_argument("--first-layer-start", choices=["signed"], default=None,
                         help="first_layer_start of the convolutional BiMoNN")
