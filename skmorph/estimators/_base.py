@@ -490,8 +490,9 @@ class BiMoNNBase(BaseEstimator):
             method its fit used (its ``binarization`` as resolved).
         X, y : array-like, optional
             Data for the parts of the predictor fitted on data: the classifier refits its
-            linear head on the binarized features of ``X`` (with ``refit_head=True``);
-            without them the float network's head is kept. Ignored by the transformer.
+            linear head on the binarized features of ``X`` (with ``refit_head=True``; ``y``
+            must then hold every class of ``classes_``); without them the float network's
+            head is kept. Ignored by the transformer.
         return_report : bool, default=False
             Also return the binarization report (as ``binarization_report_``).
 

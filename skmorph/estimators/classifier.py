@@ -801,6 +801,13 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                 report["head"] = ("the float network's head: pass X and y to refit it on the "
                                   "binarized features")
             else:
+                missing = np.setdiff1d(np.arange(len(context["classes_"])), y)
+                if missing.size:
+                    raise ValueError(
+                        f"y lacks the classes {context['classes_'][missing].tolist()}: the "
+                        f"head is refitted on the binarized features of X, y for every class "
+                        f"of classes_; pass data of every class, or neither X nor y to keep "
+                        f"the float network's head")
                 with _names_checked_already():
                     binarized.layers[-1] = _refit_head(binarized, X, context["classes_"], y,
                                                        network.head)

@@ -289,3 +289,13 @@ def test_train_agreement_is_measured_on_a_bounded_sample(digits, monkeypatch):
     assert sizes == [100]
     agreement = model.binarization_report_["train_agreement"]
     assert np.isclose(agreement * 100, round(agreement * 100))  # a fraction of 100 samples
+
+
+def test_a_head_refit_needs_every_class(digits):
+    X_train, _, y_train, _ = digits
+    model = BiMoNNClassifier(**{**FAST, "max_epochs": 2}, random_state=0).fit(X_train, y_train)
+    some = y_train < 7
+    with pytest.raises(ValueError, match=r"y lacks the classes \[7, 8, 9\]"):
+        model.binarize("activable", X_train[some], y_train[some])
+    kept = model.binarize("activable")  # the float network's head: no data needed
+    assert kept.predict(X_train[:5]).shape == (5,)
