@@ -377,6 +377,21 @@ class MorphologicalNeurons(nn.Module):
             return threshold_step(scaled, self.threshold)
         return smooth_threshold(scaled, self.threshold)
 
+    def apply(self, linear, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+        """The neurons' outputs (or logits) on ``x``, for a layer whose pre-activations are
+        ``linear(x, weight)`` (a convolution, a linear map; it also takes a bias).
+
+        ``p (x . w - b)`` is one call of ``linear`` with folded weights and bias where
+        :meth:`folds_scale` allows it (no elementwise pass over the outputs); the binarized
+        forward pass (:meth:`binarized_weight`) adds the call on the binarized elements.
+        """
+        weight = self.weight
+        elements = None if logits else self.binarized_weight()
+        if elements is None and self.folds_scale():
+            return self.scaled_output(linear(x, *self.folded(weight)), logits)
+        hard = None if elements is None else linear(x.detach(), elements)
+        return self.output(linear(x, weight), logits, weight=weight, binarized_pre=hard)
+
     def folds_scale(self) -> bool:
         """Whether ``p (x . w - b)`` is one affine map of ``x`` with weights ``p w`` and bias
         ``-p b`` (:meth:`folded`): always but under batch normalization in training, whose
@@ -554,15 +569,7 @@ class BiSE(nn.Module):
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """Outputs in ``[0, 1]``, or their logits (see
         :meth:`MorphologicalNeurons.pre_activation_to_logit`) with ``logits=True``."""
-        weight = self.neurons.weight
-        elements = None if logits else self.neurons.binarized_weight()
-        if elements is None and self.neurons.folds_scale():
-            # p (x * w - b) as one convolution: no elementwise pass over the outputs
-            return self.neurons.scaled_output(self.convolve(x, *self.neurons.folded(weight)),
-                                              logits)
-        pre = self.convolve(x, weight)
-        hard = None if elements is None else self.convolve(x.detach(), elements)
-        return self.neurons.output(pre, logits, weight=weight, binarized_pre=hard)
+        return self.neurons.apply(self.convolve, x, logits)
 
     def extra_repr(self) -> str:
         complements = ", complement_inputs=True" if self.complement_inputs else ""
@@ -600,13 +607,8 @@ class DenseLUI(nn.Module):
         return F.linear(x, self.neurons.weight)
 
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
-        weight = self.neurons.weight
-        elements = None if logits else self.neurons.binarized_weight()
-        if elements is None and self.neurons.folds_scale():
-            return self.neurons.scaled_output(F.linear(x, *self.neurons.folded(weight)), logits)
-        hard = None if elements is None else F.linear(x.detach(), elements)
-        return self.neurons.output(F.linear(x, weight), logits, weight=weight,
-                                   binarized_pre=hard)
+        """Outputs in ``[0, 1]``, or their logits with ``logits=True``."""
+        return self.neurons.apply(F.linear, x, logits)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"
