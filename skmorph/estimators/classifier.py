@@ -946,9 +946,9 @@ def _refit_head(binarized, X, classes, encoded, start: torch.nn.Linear) -> Linea
     iterations on all but a held-out ``HEAD_HELD_OUT`` of them (stratified), and stops when
     the held-out accuracy has not improved for ``HEAD_PATIENCE`` rounds; the best head is
     kept, the starting one included. On tens of thousands of samples and features the full
-    fit overfits them (Fashion-MNIST, benchmarks/README.md) and costs minutes. Fewer samples:
-    ``HEAD_MAX_ITER`` iterations on all of them. The iteration bounds are part of the method,
-    so the ConvergenceWarning is not passed on.
+    fit overfits them (Fashion-MNIST, benchmarks/README.md) and costs minutes. Fewer samples,
+    or a class with a single sample: ``HEAD_MAX_ITER`` iterations on all of them. The
+    iteration bounds are part of the method, so the ConvergenceWarning is not passed on.
     """
     weight = start.weight.detach().cpu().numpy().astype(np.float64)
     bias = start.bias.detach().cpu().numpy().astype(np.float64)
@@ -956,11 +956,12 @@ def _refit_head(binarized, X, classes, encoded, start: torch.nn.Linear) -> Linea
         weight, bias = weight[1:] - weight[:1], bias[1:] - bias[:1]
     n_samples = X.shape[0]
     held_out = 0
-    if n_samples >= HEAD_MIN_SAMPLES:
+    counts = np.bincount(encoded)
+    # a class of one sample could fall wholly in the held-out part: then no held-out part
+    if n_samples >= HEAD_MIN_SAMPLES and counts[counts > 0].min() >= 2:
         held_out = max(1, round(HEAD_HELD_OUT * n_samples))
-        counts = np.bincount(encoded)
         order = train_test_split(np.arange(n_samples), test_size=held_out, random_state=0,
-                                 stratify=encoded if counts[counts > 0].min() >= 2 else None)
+                                 stratify=encoded)
         order = np.concatenate(order)
         X, encoded = X[order], encoded[order]
     # float32: half the memory of float64 for the 60 000 x 18 816 bits of a Fashion-MNIST head;

@@ -62,3 +62,24 @@ def test_a_start_that_no_round_beats_on_the_held_out_part_is_kept(n_classes):
         np.testing.assert_allclose(head.weight[1] - head.weight[0], weight[1] - weight[0],
                                    rtol=1e-6)
     np.testing.assert_array_equal(head.scores(X > 0.5).argmax(1), labels)
+
+
+def test_a_class_of_one_sample_is_refitted_with_the_others():
+    """A class of one sample where a held-out split would put it (the split is seeded, so
+    that place is known): a held-out part would leave the fit without that class and
+    scikit-learn's warm start without its row, so the refit takes no held-out part."""
+    from sklearn.model_selection import train_test_split
+
+    from skmorph.estimators.classifier import HEAD_HELD_OUT
+
+    n_samples = 3 * HEAD_MIN_SAMPLES
+    X, labels = _data(n_samples, 3, seed=0)
+    labels[labels == 2] = 1
+    _, held_out = train_test_split(np.arange(n_samples), random_state=0,
+                                   test_size=max(1, round(HEAD_HELD_OUT * n_samples)))
+    labels[held_out[0]] = 2  # class 2: one sample, where the split holds samples out
+    start = _head(np.zeros((3, X.shape[1])), np.zeros(3))
+    head = _refit_head(Features(), X, np.arange(3), labels, start)
+    assert head.weight.shape == (3, X.shape[1])
+    others = labels != 2
+    assert np.mean(head.scores(X[others] > 0.5).argmax(1) == labels[others]) > 0.9
