@@ -784,12 +784,12 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                 report["calibration"] = ("none: calibration needs data (pass X and y); the "
                                          "activable projection was kept")
             else:
-                rows = np.random.RandomState(0).permutation(X.shape[0])[:CALIBRATION_SAMPLES]
+                rows = _fixed_rows(X.shape[0], CALIBRATION_SAMPLES)
                 on_cpu = network if next(network.parameters()).device.type == "cpu" \
                     else copy.deepcopy(network).to("cpu")
                 with torch_threads():
                     report["calibration"] = calibrate_network(
-                        on_cpu, binarized, self._encode(X[np.sort(rows)], context))
+                        on_cpu, binarized, self._encode(X[rows], context))
         if fit_params["output_layer"] == "linear":
             refit = fit_params["refit_head"]
             if refit == "auto":
@@ -836,8 +836,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
 
     def _fitted_extras(self, params, data, best, kept, warm) -> dict:
         context = self._context(params, data.attributes)
-        rows = np.sort(np.random.RandomState(0).permutation(data.X.shape[0])[:AGREEMENT_SAMPLES])
-        X = data.X[rows]
+        X = data.X[_fixed_rows(data.X.shape[0], AGREEMENT_SAMPLES)]
         with _names_checked_already():
             binarized = best.binarized.predict(X)
         agreement = np.mean(self._float_predict(best.network, context, X) == binarized)
@@ -936,6 +935,12 @@ def _without_head_refit(context: dict) -> dict:
     """The fit context with ``refit_head=False``: the binarized predictor keeps the float
     network's head."""
     return {**context, "_fit_params": {**context["_fit_params"], "refit_head": False}}
+
+
+def _fixed_rows(n_samples: int, at_most: int) -> np.ndarray:
+    """Sorted indices of at most ``at_most`` of ``n_samples`` rows, the same draw at every
+    call (a fixed seed): the samples a fit reads for calibration or a report."""
+    return np.sort(np.random.RandomState(0).permutation(n_samples)[:at_most])
 
 
 def _refit_head(binarized, X, classes, encoded, start: torch.nn.Linear) -> LinearHead:

@@ -229,6 +229,12 @@ def _calibrate_bank(layer, bits: np.ndarray, target: np.ndarray, selems: np.ndar
         selems[neuron], operations[neuron], agreement = packed_calibrated_element(
             weights[neuron], bits, target[:, neuron], n_samples)
         after.append(agreement)
+    return _calibration_entry(name, before, after)
+
+
+def _calibration_entry(name: str, before: list, after: list) -> dict:
+    """A layer's calibration report: neurons calibrated, their mean agreement before and
+    after (1 for a layer without any, whose neurons are all exact)."""
     return {"layer": name, "n_calibrated": len(after),
             "agreement_before": float(np.mean(before)) if before else 1.0,
             "agreement_after": float(np.mean(after)) if after else 1.0}
@@ -273,7 +279,7 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
                   for position, layer in enumerate(network.dense_layers[:n_calibrated_dense])})
     if all(neurons.all() for neurons in exact.values()):
         # every neuron exact (each layer frozen by layerwise_epochs, say): no pass over the data
-        return [_nothing_calibrated(name) for name in exact]
+        return [_calibration_entry(name, [], []) for name in exact]
     entries, maps = [], []
     smooth, bits = inputs.float(), inputs.float()
     with torch.no_grad():
@@ -288,7 +294,7 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
                 windows = torch.randint(height * width, (n, CALIBRATION_WINDOWS),
                                         generator=generator)
                 if exact[name].all():
-                    entries.append(_nothing_calibrated(name))
+                    entries.append(_calibration_entry(name, [], []))
                 else:
                     window_bits = _windows(layer.read(bits), layer.kernel_size, layer.padding,
                                            windows)
@@ -324,7 +330,7 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
             binary = binarized.layers[denses[position]]
             name = f"dense{position}"
             if name in exact and exact[name].all():
-                entries.append(_nothing_calibrated(name))
+                entries.append(_calibration_entry(name, [], []))
             elif name in exact:
                 selems = binary.supports.copy()
                 operations = _dense_operations(binary)
@@ -338,12 +344,6 @@ def calibrate_network(network: MorphologicalNetwork, binarized: BinarizedNetwork
             bits = torch.as_tensor(unpack_samples(packed, n).T, dtype=torch.float32)
             smooth = smooth_out
     return entries
-
-
-def _nothing_calibrated(name: str) -> dict:
-    """The report entry of a layer whose neurons are all exact (what :func:`_calibrate_bank`
-    reports for it, without reading its windows)."""
-    return {"layer": name, "n_calibrated": 0, "agreement_before": 1.0, "agreement_after": 1.0}
 
 
 def _set_neurons(bank, selems: np.ndarray, operations: np.ndarray, generator) -> None:

@@ -377,13 +377,14 @@ class MorphologicalNeurons(nn.Module):
             return threshold_step(scaled, self.threshold)
         return smooth_threshold(scaled, self.threshold)
 
-    def apply(self, linear, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
+    def forward_with(self, linear, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """The neurons' outputs (or logits) on ``x``, for a layer whose pre-activations are
         ``linear(x, weight)`` (a convolution, a linear map; it also takes a bias).
 
         ``p (x . w - b)`` is one call of ``linear`` with folded weights and bias where
         :meth:`folds_scale` allows it (no elementwise pass over the outputs); the binarized
         forward pass (:meth:`binarized_weight`) adds the call on the binarized elements.
+        (Not named ``apply``: that is :meth:`torch.nn.Module.apply`, which visits submodules.)
         """
         weight = self.weight
         elements = None if logits else self.binarized_weight()
@@ -569,7 +570,7 @@ class BiSE(nn.Module):
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """Outputs in ``[0, 1]``, or their logits (see
         :meth:`MorphologicalNeurons.pre_activation_to_logit`) with ``logits=True``."""
-        return self.neurons.apply(self.convolve, x, logits)
+        return self.neurons.forward_with(self.convolve, x, logits)
 
     def extra_repr(self) -> str:
         complements = ", complement_inputs=True" if self.complement_inputs else ""
@@ -608,7 +609,7 @@ class DenseLUI(nn.Module):
 
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """Outputs in ``[0, 1]``, or their logits with ``logits=True``."""
-        return self.neurons.apply(F.linear, x, logits)
+        return self.neurons.forward_with(F.linear, x, logits)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}"

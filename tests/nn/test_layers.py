@@ -521,3 +521,15 @@ def test_the_scale_and_bias_folded_into_the_layer_give_the_neuron_formula(
     expected_grads = torch.autograd.grad((expected * weights).sum(), parameters)
     for grad, expected_grad in zip(grads, expected_grads, strict=True):
         torch.testing.assert_close(grad, expected_grad)
+
+
+def test_module_apply_visits_every_submodule():
+    """torch's Module.apply (an initialization hook users call) still reaches every module:
+    no layer or bank shadows it."""
+    network = build_network(in_channels=2, conv_channels=[3], kernel_sizes=3,
+                            n_features=3 * 8 * 8, hidden_layer_sizes=[4], n_outputs=2,
+                            conv_layer="bise")
+    visited = []
+    network.apply(visited.append)
+    assert len(visited) == len(list(network.modules()))
+    assert sum(isinstance(module, MorphologicalNeurons) for module in visited) == 2
