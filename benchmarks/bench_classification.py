@@ -32,7 +32,9 @@ one-pixel shifts in training);
 ``--head-dropout`` its ``head_dropout`` (dropout on the features the head reads);
 ``--gap-report`` prints where the binarization gap lies (the
 hidden outputs thresholded, the head refitted on them, the predictor's own bits).
-``--device cuda`` trains it on a GPU (its binarized predictor runs in NumPy anywhere);
+``--dense-baselines`` adds the study's float MLP and BinaryConnect rows (784-4096-10),
+trained on the gray images. ``--device cuda`` trains it on a GPU (its binarized predictor
+runs in NumPy anywhere);
 ``--save-predictions`` writes that predictor's test predictions, which
 ``benchmarks/predict_saved.py --expected`` compares on another machine.
 
@@ -142,6 +144,16 @@ def baseline(kind, data, args):
     with torch.no_grad():
         accuracy = (model(X_test).argmax(1) == y_test).float().mean().item()
     return accuracy, seconds
+
+
+def baseline_rows(data, args, inputs: str = "", seed_column: str = "") -> None:
+    """Print the table rows of the float MLP and the BinaryConnect network (seed 0)."""
+    for kind in ("float MLP", "BinaryConnect (STE)"):
+        accuracy, seconds = baseline(kind, data, args)
+        floating, binary = ((f"{accuracy:.4f}", "-") if kind == "float MLP"
+                            else ("-", f"{accuracy:.4f}"))
+        print(f"| {kind}, 784-4096-10{inputs} | {seed_column}{floating} | {binary} | - "
+              f"| {seconds:.0f} |", flush=True)
 
 
 def options_described(args, fitted: dict) -> str:
@@ -340,6 +352,8 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
         accuracy, seconds = float_cnn(data, args, seed)
         print(f"| float CNN, Conv2d {shape}, ReLU, 2x2 max pooling, head reads {readout} | "
               f"{seed} | {accuracy:.4f} | - | - | {seconds:.0f} |", flush=True)
+    if args.dense_baselines:
+        baseline_rows(data, args, " on the gray images", seed_column="0 | ")
 
 
 def main() -> None:
@@ -366,6 +380,9 @@ def main() -> None:
     parser.add_argument("--conv-readout", default="all", choices=["last", "all"],
                         help="what the heads read: the last conv layer or every one")
     parser.add_argument("--skip-cnn", action="store_true", help="no float CNN rows")
+    parser.add_argument("--dense-baselines", action="store_true",
+                        help="with --conv, also the float MLP and BinaryConnect rows of the "
+                        "study, on the gray images, after the seeds")
     parser.add_argument("--binarization", default=None,
                         help="binarization of the convolutional BiMoNN (default: 'auto')")
     parser.add_argument("--save-binarized", help="write the binarized predictor (JSON) there, "
@@ -432,11 +449,7 @@ def main() -> None:
         floating, binarized, exact, seconds = bimonn(name, CONFIGS[name], data, args)
         print(f"| BiMoNN, {name} | {floating:.4f} | {binarized:.4f} | {exact:.1%} "
               f"| {seconds:.0f} |", flush=True)
-    for kind in ("float MLP", "BinaryConnect (STE)"):
-        accuracy, seconds = baseline(kind, data, args)
-        binary = f"{accuracy:.4f}" if kind != "float MLP" else "-"
-        floating = f"{accuracy:.4f}" if kind == "float MLP" else "-"
-        print(f"| {kind}, 784-4096-10 | {floating} | {binary} | - | {seconds:.0f} |", flush=True)
+    baseline_rows(data, args)
 
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0,

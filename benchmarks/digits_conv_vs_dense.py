@@ -1,10 +1,13 @@
 """The convolutional classifier's defaults on the digits against the dense defaults.
 
 Run: python benchmarks/digits_conv_vs_dense.py [--seeds 0 1 2] [--conv-readout all]
+    [--channels 64 128 128 --kernel-sizes 5 3 3] [--teacher cnn]
 
 ``BiMoNNClassifier(input_shape=(8, 8), random_state=seed)`` (the automatic convolutional
-front; ``--conv-readout`` sets what its head reads) and ``BiMoNNClassifier(random_state=seed)``
-(the dense default) on scikit-learn's digits, the 75/25 split stratified with seed 0 of
+front; ``--conv-readout`` sets what its head reads, ``--channels`` / ``--kernel-sizes`` its
+``hidden_channels`` / ``kernel_size``, ``--teacher`` its ``teacher``: the options of a
+``bench_classification.py --conv`` row) and ``BiMoNNClassifier(random_state=seed)`` (the dense
+default) on scikit-learn's digits, the 75/25 split stratified with seed 0 of
 ``compare_classifier_defaults.py``; binarized (and float) test accuracy per seed.
 """
 
@@ -21,7 +24,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--conv-readout", default="all", choices=["last", "all"])
+    parser.add_argument("--channels", type=int, nargs="+", default=None,
+                        help="hidden_channels of the convolutional classifier (default: 'auto')")
+    parser.add_argument("--kernel-sizes", type=int, nargs="+", default=None,
+                        help="kernel_size of the convolutional classifier (default: 'auto')")
+    parser.add_argument("--teacher", choices=["cnn"], default=None)
     args = parser.parse_args()
+    options = {"conv_readout": args.conv_readout, "teacher": args.teacher}
+    if args.channels is not None:
+        options["hidden_channels"] = tuple(args.channels)
+    if args.kernel_sizes is not None:
+        options["kernel_size"] = tuple(args.kernel_sizes)
+    described = ", ".join(f"{name}={value!r}" for name, value in options.items()
+                          if value is not None)
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0,
                                                         stratify=y)
@@ -29,9 +44,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     for seed in args.seeds:
         for name, model in [
-            (f"conv default (conv_readout={args.conv_readout!r})",
-             BiMoNNClassifier(input_shape=(8, 8), conv_readout=args.conv_readout,
-                              random_state=seed, device="cpu")),
+            (f"convolutional ({described})",
+             BiMoNNClassifier(input_shape=(8, 8), **options, random_state=seed, device="cpu")),
             ("dense default", BiMoNNClassifier(random_state=seed, device="cpu")),
         ]:
             start = time.perf_counter()
