@@ -14,6 +14,10 @@ The convolutional BiMoNN's training options left out of the command (``--n-thres
 2026-12-03 (fourth session) they were the script's own defaults (``n_thresholds=3`` at
 quantiles, random start, smooth outputs, activable binarization, no layer-by-layer pass,
 batch 128, lr 1e-2): the commands of older sections of benchmarks/README.md ran with those.
+``--channels 64 128 128 --kernel-sizes 5 3 3 --teacher auto`` (three layers, distilled from a
+float CNN) are the estimator's defaults since 2026-12-04 (seventh session); before, the script's
+defaults were ``--channels 64 128 --kernel-sizes 5 3`` and no teacher (``--teacher none``
+now), as in the commands of older sections.
 
 ``--conv``: ``BiMoNNClassifier(input_shape=(28, 28), ...)`` with the architecture of
 ``--channels`` / ``--kernel-sizes`` (BiSE layers, each followed by 2x2 OR pooling, a float head
@@ -23,8 +27,9 @@ classifier), against ``nn.Conv2d`` layers of the same shape with ReLU and max po
 gray images, whose head reads the same maps; every model gets ``--epochs`` epochs, batch
 ``--batch-size``, Adam at ``--learning-rate`` (the float CNN at ``--cnn-learning-rate``).
 ``--regularization activable --regularization-weight 0.01 --regularization-delay-epochs 6``
-adds the PA term after 6 epochs; ``--teacher cnn`` distils the BiMoNN from a float CNN of its
-shape trained first within its fit (``teacher="cnn"``); ``--warmup`` is its
+adds the PA term after 6 epochs; ``--teacher cnn`` (what ``auto`` resolves to here) distils the
+BiMoNN from a float CNN of its shape trained first within its fit (``teacher="cnn"``), ``--teacher
+none`` trains it on the labels alone; ``--warmup`` is its
 ``learning_rate_warmup``; ``--first-layer-start signed`` its ``first_layer_start``;
 ``--augmentation hflip`` / ``shift`` its ``augmentation`` (random left-right flips or
 one-pixel shifts in training);
@@ -170,7 +175,7 @@ def options_described(args, fitted: dict) -> str:
         (args.refit_head != "auto", f"refit_head {args.refit_head}"),
         (args.head_dropout, f"head dropout {args.head_dropout:g}"),
         (args.augmentation, f"{args.augmentation} augmentation"),
-        (args.teacher, f"distilled from a float CNN (weight {args.distillation_weight:g}, "
+        (fitted["teacher"], f"distilled from a float CNN (weight {args.distillation_weight:g}, "
                        f"T {args.distillation_temperature:g})"),
     ]
     return "".join(f", {text}" for given, text in options if given)
@@ -202,7 +207,8 @@ def conv_bimonn(data, args, seed):
         binarization=auto(args.binarization), device=args.device,
         verbose=args.verbose, regularization=args.regularization,
         conv_complements=args.conv_complements,
-        learning_rate_warmup=args.warmup, teacher=args.teacher,
+        learning_rate_warmup=args.warmup,
+        teacher=None if args.teacher == "none" else args.teacher,
         hidden_outputs=auto(args.hidden_outputs), normalization=args.normalization,
         first_layer_start=args.first_layer_start, augmentation=args.augmentation,
         conv_start=auto(args.conv_start), layerwise_epochs=auto(args.layerwise_epochs),
@@ -364,8 +370,8 @@ def main() -> None:
     parser.add_argument("--configs", nargs="*", default=list(CONFIGS))
     parser.add_argument("--verbose", type=int, default=0)
     parser.add_argument("--conv", action="store_true", help="the convolutional study instead")
-    parser.add_argument("--channels", type=int, nargs="+", default=[64, 128])
-    parser.add_argument("--kernel-sizes", type=int, nargs="+", default=[5, 3])
+    parser.add_argument("--channels", type=int, nargs="+", default=[64, 128, 128])
+    parser.add_argument("--kernel-sizes", type=int, nargs="+", default=[5, 3, 3])
     parser.add_argument("--hidden-layer-sizes", type=int, nargs="*", default=[],
                         help="DenseLUI layers between the convolutional part and the head")
     parser.add_argument("--n-thresholds", type=int, default=None,
@@ -419,8 +425,9 @@ def main() -> None:
                         help="layerwise_epochs of the convolutional BiMoNN (default: 'auto')")
     parser.add_argument("--refit-head", choices=["auto", "yes", "no"], default="auto",
                         help="refit_head of the convolutional BiMoNN")
-    parser.add_argument("--teacher", choices=["cnn"], default=None,
-                        help="distil the convolutional BiMoNN from a float CNN of its shape")
+    parser.add_argument("--teacher", choices=["auto", "none", "cnn"], default="auto",
+                        help="teacher of the convolutional BiMoNN: 'cnn' distils it from a "
+                        "float CNN of its shape (default: its 'auto', which is 'cnn')")
     parser.add_argument("--distillation-weight", type=float, default=0.7)
     parser.add_argument("--distillation-temperature", type=float, default=4.0)
     parser.add_argument("--gap-report", action="store_true",

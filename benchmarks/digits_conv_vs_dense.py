@@ -1,7 +1,7 @@
 """The convolutional classifier's defaults on the digits against the dense defaults.
 
 Run: python benchmarks/digits_conv_vs_dense.py [--seeds 0 1 2] [--conv-readout all]
-    [--channels 64 128 128 --kernel-sizes 5 3 3] [--teacher cnn]
+    [--channels 64 128 --kernel-sizes 5 3] [--teacher none]
 
 ``BiMoNNClassifier(input_shape=(8, 8), random_state=seed)`` (the automatic convolutional
 front; ``--conv-readout`` sets what its head reads, ``--channels`` / ``--kernel-sizes`` its
@@ -28,15 +28,16 @@ def main() -> None:
                         help="hidden_channels of the convolutional classifier (default: 'auto')")
     parser.add_argument("--kernel-sizes", type=int, nargs="+", default=None,
                         help="kernel_size of the convolutional classifier (default: 'auto')")
-    parser.add_argument("--teacher", choices=["cnn"], default=None)
+    parser.add_argument("--teacher", choices=["auto", "none", "cnn"], default="auto",
+                        help="teacher of the convolutional classifier (default: 'auto')")
     args = parser.parse_args()
-    options = {"conv_readout": args.conv_readout, "teacher": args.teacher}
+    options = {"conv_readout": args.conv_readout,
+               "teacher": None if args.teacher == "none" else args.teacher}
     if args.channels is not None:
         options["hidden_channels"] = tuple(args.channels)
     if args.kernel_sizes is not None:
         options["kernel_size"] = tuple(args.kernel_sizes)
-    described = ", ".join(f"{name}={value!r}" for name, value in options.items()
-                          if value is not None)
+    described = ", ".join(f"{name}={value!r}" for name, value in options.items())
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0,
                                                         stratify=y)

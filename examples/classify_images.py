@@ -3,9 +3,10 @@ Classify images with the convolutional BiMoNN
 =============================================
 
 ``BiMoNNClassifier(input_shape=...)`` builds the convolutional network on its own: level sets
-of the gray images, two layers of learned erosions/dilations with 2x2 OR pooling, a float head
-on the pooled binary maps of both layers, refitted on the maps the binarized layers produce.
-Everything before the head runs as bit operations once binarized.
+of the gray images, three layers of learned erosions/dilations with 2x2 OR pooling, a float
+head on the pooled binary maps of every layer, refitted on the maps the binarized layers
+produce. It learns the labels and what a float CNN of its shape, trained first, makes of the
+images. Everything before the head runs as bit operations once binarized.
 
 Run: ``python examples/classify_images.py [--quick]``, or
 ``python examples/classify_images.py --data /usr/share/datasets/fashion-mnist``.

@@ -289,10 +289,8 @@ class BiMoNNBase(BaseEstimator):
         self._check_params(params)
         device = resolve_device(params.device)
         warm = (params.warm_start or partial) and self._is_fitted()
-        if partial:  # one pass at the learning rate, whatever the schedule
-            params.max_epochs, params.early_stopping = 1, False
-            params.learning_rate_schedule = "plateau"
-            params.learning_rate_warmup = 0.0
+        if partial:
+            self._one_pass(params)
         if warm:
             self._check_same_structure(params)
         previous = dict(self.__dict__)
@@ -306,6 +304,12 @@ class BiMoNNBase(BaseEstimator):
             raise
         self.__dict__.update(fitted)
         return self
+
+    def _one_pass(self, params) -> None:
+        """partial_fit's settings: one pass at the learning rate, whatever the schedule."""
+        params.max_epochs, params.early_stopping = 1, False
+        params.learning_rate_schedule = "plateau"
+        params.learning_rate_warmup = 0.0
 
     def _fit_candidates(self, params, X, y, warm: bool, device, classes=None,
                         partial: bool = False) -> dict:

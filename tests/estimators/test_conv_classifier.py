@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skmorph import BiMoNNClassifier
 from skmorph.binary import BinaryConv, BinaryPooling, LinearHead, Thresholds
+from skmorph.estimators import classifier as classifier_module
 from skmorph.nn import BiSE, BlockPooling
 from skmorph.nn.augmentation import random_horizontal_flip, random_shift
 from tests.test_imports import run_without_torch
@@ -33,9 +34,9 @@ def test_input_shape_alone_builds_the_benchmarked_convolutional_network(digits):
     model = BiMoNNClassifier(input_shape=(8, 8), max_epochs=1, random_state=0,
                              device="cpu").fit(X_train[:200], y_train[:200])
     network = model.network_
-    assert [type(layer) for layer in network.conv_layers] == [BiSE, BiSE]
-    assert [layer.out_channels for layer in network.conv_layers] == [64, 128]
-    assert [layer.kernel_size for layer in network.conv_layers] == [(5, 5), (3, 3)]
+    assert [type(layer) for layer in network.conv_layers] == [BiSE, BiSE, BiSE]
+    assert [layer.out_channels for layer in network.conv_layers] == [64, 128, 128]
+    assert [layer.kernel_size for layer in network.conv_layers] == [(5, 5), (3, 3), (3, 3)]
     assert all(isinstance(pool, BlockPooling) for pool in network.conv_pools())
     assert len(network.dense_layers) == 0 and network.hidden_outputs == "binary"
     assert network.conv_layers[0].neurons.weight_reparametrization == "projected"
@@ -46,21 +47,59 @@ def test_input_shape_alone_builds_the_benchmarked_convolutional_network(digits):
     assert (fit_params["n_thresholds"], fit_params["threshold_strategy"]) == (7, "uniform")
     assert fit_params["conv_start"] == "data"
     assert fit_params["binarization"] == "calibrated" and fit_params["layerwise_epochs"] == 2
+    assert fit_params["teacher"] == "cnn"  # distilled from a float CNN of its shape
     assert model.binarization_report_["n_exact"] == model.binarization_report_["n_neurons"]
     assert [type(layer) for layer in model.binarized_.layers] == [
-        Thresholds, BinaryConv, BinaryPooling, BinaryConv, BinaryPooling, LinearHead]
-    # the head reads the pooled maps of both layers (4x4 and 2x2 for 8x8 images)
+        Thresholds, *[BinaryConv, BinaryPooling] * 3, LinearHead]
+    # the head reads the pooled maps of every layer (4x4, 2x2 and 1x1 for 8x8 images)
     assert network.conv_readout == "all" and model.binarized_.conv_readout == "all"
-    assert network.head.in_features == 64 * 4 * 4 + 128 * 2 * 2
+    assert network.head.in_features == 64 * 4 * 4 + 128 * 2 * 2 + 128
     assert model.binarization_report_["head"].startswith("refitted")
     tabular = BiMoNNClassifier(max_epochs=1, device="cpu").fit(X_train[:100], y_train[:100])
     assert not tabular.network_.conv_layers and tabular.network_.hidden_outputs == "smooth"
     assert tabular.network_.dense_layers[0].out_features == 512
     assert tabular._fit_params["learning_rate"] == 1e-2
+    assert tabular._fit_params["teacher"] is None
     assert {name: tabular._fit_params[name] for name in (
         "n_thresholds", "threshold_strategy", "conv_start", "binarization", "layerwise_epochs")
     } == {"n_thresholds": 3, "threshold_strategy": "quantile", "conv_start": "random",
           "binarization": "activable", "layerwise_epochs": 0}
+
+
+@pytest.mark.parametrize(("shape", "pooling", "channels"), [
+    ((8, 8), "dilation", (64, 128, 128)),
+    ((28, 28), "erosion", (64, 128, 128)),
+    ((7, 9), "dilation", (64, 128)),  # a third pooling would leave no row
+    ((3, 3), "dilation", (64,)),
+    ((1, 4), "dilation", ()),  # smaller than a pooling block: a dense network
+    ((1, 4), None, (64, 128, 128)),
+])
+def test_the_automatic_front_keeps_the_layers_the_image_size_allows(shape, pooling, channels):
+    params = SimpleNamespace(input_shape=shape, pooling=pooling, pool_size=2)
+    assert classifier_module._automatic_channels(params) == channels
+
+
+def test_the_automatic_front_on_small_images_fits(digits):
+    X_train, _, y_train, _ = digits
+    crops = X_train[:150].reshape(-1, 8, 8)[:, :3, :3].reshape(150, 9)  # 3x3 images
+    model = BiMoNNClassifier(input_shape=(3, 3), max_epochs=1, random_state=0,
+                             device="cpu").fit(crops, y_train[:150])
+    assert [layer.out_channels for layer in model.network_.conv_layers] == [64]
+    assert model._fit_params["teacher"] == "cnn"
+    tiny = BiMoNNClassifier(input_shape=(1, 9), max_epochs=1, random_state=0,
+                            device="cpu").fit(crops, y_train[:150])
+    assert not tiny.network_.conv_layers and tiny._fit_params["teacher"] is None
+
+
+def test_partial_fit_does_not_distil_by_default(digits):
+    X_train, _, y_train, _ = digits
+    model = small_conv().partial_fit(X_train[:100], y_train[:100], classes=np.arange(10))
+    assert model._fit_params["teacher"] is None
+    labels_only = small_conv(teacher=None).partial_fit(X_train[:100], y_train[:100],
+                                                        classes=np.arange(10))
+    np.testing.assert_array_equal(model.predict_proba(X_train[:50]),
+                                  labels_only.predict_proba(X_train[:50]))
+    assert small_conv().fit(X_train[:100], y_train[:100])._fit_params["teacher"] == "cnn"
 
 
 def test_binarized_predictor_is_the_trained_network(conv_fitted, digits):
@@ -178,7 +217,7 @@ def test_distillation_from_a_float_cnn_trains_on_the_teachers_probabilities(digi
     labels = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven",
                        "eight", "nine"])[y_train]
     model = small_conv(teacher="cnn").fit(X_train, labels)
-    plain = small_conv().fit(X_train, labels)
+    plain = small_conv(teacher=None).fit(X_train, labels)
     assert model.predict(X_test[:5]).dtype == labels.dtype
     # the loss includes the teacher's term: it differs from the labels-only training's
     assert model.history_[0]["data_loss"] != pytest.approx(plain.history_[0]["data_loss"])
