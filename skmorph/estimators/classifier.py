@@ -499,15 +499,12 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             raise ValueError("conv_start='data' needs conv_layer='bise' (a BiSEL's neurons "
                              "each read one input channel)")
         params.kernel_size = per_layer(params.kernel_size, n_conv, "kernel_size")
-        if n_conv and params.pooling is not None:
-            shape = params.input_shape[-2:]
-            smallest = min(shape) // params.pool_size ** n_conv
-            if smallest < 1:
-                raise ValueError(
-                    f"pool_size={params.pool_size} after each of the {n_conv} BiSEL layers "
-                    f"leaves no pixel of {tuple(shape)} images: use fewer hidden_channels, a "
-                    f"smaller pool_size or pooling=None"
-                )
+        if n_conv and not _pooling_leaves_pixels(params, n_conv):
+            raise ValueError(
+                f"pool_size={params.pool_size} after each of the {n_conv} convolutional "
+                f"layers leaves no pixel of {tuple(params.input_shape[-2:])} images: use "
+                f"fewer hidden_channels, a smaller pool_size or pooling=None"
+            )
 
     def _input_shape(self, params, n_features: int):
         if params.input_shape is None:
@@ -921,15 +918,18 @@ def _float_batch(network, image_size: tuple[int, int] | None) -> int:
     return int(min(FLOAT_BATCH, max(1, FLOAT_VALUES // max(widths, default=1))))
 
 
+def _pooling_leaves_pixels(params, n_layers: int) -> bool:
+    """Whether the images keep a pixel after the pooling of ``n_layers`` layers."""
+    return (params.pooling is None
+            or min(params.input_shape[-2:]) // params.pool_size ** n_layers >= 1)
+
+
 def _automatic_channels(params) -> tuple:
     """``IMAGE_CHANNELS``, without the last layers after which pooling would leave no pixel
     of the images (none left: a dense network)."""
-    if params.pooling is None:
-        return IMAGE_CHANNELS
-    side = min(params.input_shape[-2:])
-    depth = 0
-    while depth < len(IMAGE_CHANNELS) and side // params.pool_size ** (depth + 1) >= 1:
-        depth += 1
+    depth = len(IMAGE_CHANNELS)
+    while depth and not _pooling_leaves_pixels(params, depth):
+        depth -= 1
     return IMAGE_CHANNELS[:depth]
 
 
