@@ -176,9 +176,16 @@ def options_described(args, fitted: dict) -> str:
         (args.head_dropout, f"head dropout {args.head_dropout:g}"),
         (args.augmentation, f"{args.augmentation} augmentation"),
         (fitted["teacher"], f"distilled from a float CNN (weight {args.distillation_weight:g}, "
-                       f"T {args.distillation_temperature:g})"),
+                            f"T {args.distillation_temperature:g}"
+                            f"{teacher_epochs_described(fitted)})"),
     ]
     return "".join(f", {text}" for given, text in options if given)
+
+
+def teacher_epochs_described(fitted: dict) -> str:
+    """", N epochs" for a teacher trained for other than ``teacher_epochs="auto"``."""
+    epochs = fitted["teacher_epochs"]
+    return "" if epochs == "auto" else f", {epochs} epochs"
 
 
 def device_name(device: str) -> str:
@@ -214,6 +221,7 @@ def conv_bimonn(data, args, seed):
         conv_start=auto(args.conv_start), layerwise_epochs=auto(args.layerwise_epochs),
         head_dropout=args.head_dropout,
         refit_head={"auto": "auto", "yes": True, "no": False}[args.refit_head],
+        teacher_epochs=auto(args.teacher_epochs),
         distillation_weight=args.distillation_weight,
         distillation_temperature=args.distillation_temperature,
         regularization_weight=args.regularization_weight,
@@ -428,6 +436,9 @@ def main() -> None:
     parser.add_argument("--teacher", choices=["auto", "none", "cnn"], default="auto",
                         help="teacher of the convolutional BiMoNN: 'cnn' distils it from a "
                         "float CNN of its shape (default: its 'auto', which is 'cnn')")
+    parser.add_argument("--teacher-epochs", type=int, default=None,
+                        help="epochs of the float CNN teacher (teacher_epochs; default "
+                             "'auto': half of --epochs, rounded up)")
     parser.add_argument("--distillation-weight", type=float, default=0.7)
     parser.add_argument("--distillation-temperature", type=float, default=4.0)
     parser.add_argument("--gap-report", action="store_true",

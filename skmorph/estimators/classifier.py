@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import warnings
 from contextlib import contextmanager
@@ -268,9 +269,11 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         epochs on its now exact outputs (Adam from a tenth of ``learning_rate``, cosine
         decay). Every layer ends activated, so the binarized predictor equals the float
         network with hidden outputs thresholded at 1/2 (with the float head; ``refit_head``
-        applies to the predictor's, refitted once, after the last layer). Costs about
-        ``layerwise_epochs`` epochs per layer, less for the later ones (what is frozen needs
-        no gradient); ignored by ``partial_fit``. No PA term is needed with it: on
+        applies to the predictor's, refitted once, after the last layer). The frozen
+        convolutional layers' outputs are computed once, not at every step
+        (:meth:`skmorph.nn.MorphologicalNetwork.frozen_prefix`; at every step with
+        ``augmentation`` or ``normalization``), so each epoch costs what the layers after the
+        frozen ones cost; ignored by ``partial_fit``. No PA term is needed with it: on
         Fashion-MNIST (8 epochs, seed 0) 0.8918 binarized without, 0.8921 with, and 0.8932
         with two epochs per layer (benchmarks/README.md). ``"auto"``: 2 with convolutional
         layers (every neuron then ends exact), 0 otherwise and with
@@ -626,6 +629,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             conv_layer=params.conv_layer,
             conv_readout=params.conv_readout,
             conv_complements=params.conv_complements,
+            # the level sets' complements follow them: the first BiSE folds them in
+            paired_inputs=bool(conv and params.include_complement
+                               and params.conv_layer == "bise"),
             head_dropout=params.head_dropout,
             hidden_outputs=params.hidden_outputs,
             threshold=params.threshold,
@@ -683,12 +689,14 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                     print(f"layerwise binarization: layer {position + 1} of {len(layers)} "
                           f"frozen", flush=True)
                 done = len(history)
-                history = self._train_network(
-                    tuning, network, history, data,
-                    data.train_index if validation else None,
-                    data.scored_index if validation else None,
-                    generator, resolve_device(params.device), params.layerwise_epochs,
-                )
+                n_frozen = min(position + 1, len(network.conv_layers))
+                with _frozen_prefix(params, network, n_frozen, data) as frozen_data:
+                    history = self._train_network(
+                        tuning, network, history, frozen_data,
+                        data.train_index if validation else None,
+                        data.scored_index if validation else None,
+                        generator, resolve_device(params.device), params.layerwise_epochs,
+                    )
                 for entry in history[done:]:
                     entry["frozen_layers"] = position + 1
                 # the layers after this one changed: binarize (and calibrate) them again; the
@@ -951,6 +959,20 @@ def _estimator_teacher(teacher, data: TrainingData, train_index, classes) -> tor
 def _binary_output_loss(outputs, targets):
     one_hot = F.one_hot(targets, outputs.shape[1]).to(outputs.dtype)
     return F.binary_cross_entropy(outputs.clamp(1e-6, 1 - 1e-6), one_hot)
+
+
+@contextmanager
+def _frozen_prefix(params, network, n_layers: int, data: TrainingData):
+    """``data`` with, as inputs, the outputs of the first ``n_layers`` convolutional layers,
+    computed once (:meth:`skmorph.nn.MorphologicalNetwork.frozen_prefix`), while the network
+    reads them: layer-by-layer binarization trains the layers after frozen ones, whose outputs
+    are the same at every step. ``data`` as it is where the frozen outputs could change from
+    step to step (augmented images, batch statistics) or there is no frozen layer."""
+    if not n_layers or params.augmentation is not None or params.normalization is not None:
+        yield data
+        return
+    with network.frozen_prefix(n_layers, data.inputs, resolve_device(params.device)) as inputs:
+        yield dataclasses.replace(data, inputs=inputs)
 
 
 def _without_head_refit(context: dict) -> dict:

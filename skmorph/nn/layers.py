@@ -511,6 +511,12 @@ class BiSE(nn.Module):
         unset (a hit-or-miss), a dilation is any OR of pixels and of their complements. On
         binary inputs the complements are binary too, so exact binarization holds as it does
         without them.
+    paired_inputs : bool, default=False
+        The input channels already hold their complements: the second half of them are
+        ``1 - x`` of the first half (the classifier's level sets with
+        ``include_complement=True``). The layer is the BiSE over all ``in_channels`` channels,
+        as without the option, but convolves the first half only and folds the weights of the
+        second half in (as for ``complement_inputs``): half the cost of the convolution.
     **neuron_options
         ``threshold``, ``weight_reparametrization``, ``bias_reparametrization``,
         ``normalization``, ``device``, ``dtype`` (see :class:`MorphologicalNeurons`).
@@ -518,15 +524,22 @@ class BiSE(nn.Module):
     Shape: input ``(N, in_channels, H, W)``, output ``(N, out_channels, H, W)`` in ``[0, 1]``.
     """
 
-    complement_inputs = False  # the default of layers pickled before the option
+    complement_inputs = False  # the defaults of layers pickled before the options
+    paired_inputs = False
 
     def __init__(self, in_channels, out_channels, kernel_size, padding="replicate",
-                 complement_inputs: bool = False, **options):
+                 complement_inputs: bool = False, paired_inputs: bool = False, **options):
         super().__init__()
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.padding = check_option(padding, "padding", PADDINGS)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.complement_inputs = bool(complement_inputs)
+        self.paired_inputs = bool(paired_inputs)
+        if self.paired_inputs and (self.complement_inputs or self.in_channels % 2):
+            raise ValueError(f"paired_inputs needs an even number of input channels (inputs "
+                             f"then their complements) and complement_inputs=False, got "
+                             f"in_channels={self.in_channels}, complement_inputs="
+                             f"{self.complement_inputs}")
         self.neurons = MorphologicalNeurons(
             out_channels, (self.read_channels, *self.kernel_size), **options
         )
@@ -550,12 +563,16 @@ class BiSE(nn.Module):
         opposite on ``x`` plus itself on the constant image 1 (padded as the inputs are: 0
         outside under zero padding), so one convolution over ``in_channels`` channels does it;
         under replicate padding the padded constant image is 1 everywhere, so its part is a
-        constant per neuron, added as the convolution's bias.
+        constant per neuron, added as the convolution's bias. With paired inputs the
+        complements given (the second half of ``x``) are not read, for the same reason.
         """
+        if self.paired_inputs:
+            x = x[:, : self.in_channels // 2]
         padded = pad(x, self.kernel_size, self.padding)
-        if not self.complement_inputs:
+        if not (self.complement_inputs or self.paired_inputs):
             return F.conv2d(padded, weight, bias)
-        direct, on_complements = weight[:, : self.in_channels], weight[:, self.in_channels :]
+        half = weight.shape[1] // 2
+        direct, on_complements = weight[:, :half], weight[:, half:]
         if self.padding == "replicate":
             constant = on_complements.sum(dim=(1, 2, 3))
             return F.conv2d(padded, direct - on_complements,
@@ -574,6 +591,7 @@ class BiSE(nn.Module):
 
     def extra_repr(self) -> str:
         complements = ", complement_inputs=True" if self.complement_inputs else ""
+        complements += ", paired_inputs=True" if self.paired_inputs else ""
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"padding={self.padding!r}{complements}"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -93,18 +94,21 @@ class MorphologicalNetwork(nn.Module):
     def forward(self, x: torch.Tensor, logits: bool = False) -> torch.Tensor:
         """The network's outputs; with ``logits=True`` and no head, the logits of the last
         morphological layer instead of its outputs in ``[0, 1]`` (a head's outputs are scores
-        either way)."""
+        either way). Inside :meth:`frozen_prefix`, ``x`` is what that method gave for the
+        samples, not the images."""
         layers = [*self.conv_layers, *self.dense_layers]
         last = layers[-1] if layers and self.head is None else None
         flat = len(self.dense_layers) or self.head is not None
         read_all = flat and getattr(self, "conv_readout", "last") == "all"
-        maps = []
-        for layer, pool in zip(self.conv_layers, self.conv_pools(), strict=True):
-            x = layer(x, logits=logits and layer is last)
-            if pool is not None:
-                x = pool(x)
-            if read_all:
-                maps.append(x.flatten(1))
+        frozen, first = [], 0
+        prefix = getattr(self, "_prefix", None)
+        if prefix is not None:
+            first, shape = prefix
+            x = x.to(next(self.parameters()).dtype)
+            frozen = [x] if read_all else []
+            x = x[:, x.shape[1] - math.prod(shape):].reshape(-1, *shape)
+        x, maps = self._conv_part(x, first, len(self.conv_layers), last, logits)
+        maps = frozen + maps if read_all else []
         if maps:
             x = torch.cat(maps, dim=1)
         elif flat:
@@ -116,6 +120,71 @@ class MorphologicalNetwork(nn.Module):
         # networks pickled before head_dropout existed have no such attribute
         dropout = getattr(self, "head_dropout", 0.0)
         return self.head(F.dropout(x, dropout, self.training) if dropout else x)
+
+    @contextmanager
+    def frozen_prefix(self, n_layers: int, inputs: torch.Tensor, device=None,
+                      batch_size: int = 256) -> Iterator[torch.Tensor]:
+        """Run the first ``n_layers`` convolutional layers once: within the ``with`` block the
+        network reads, instead of images, the features this yields for ``inputs``.
+
+        For training the layers after frozen ones (layer-by-layer binarization): the frozen
+        layers' outputs are the same at every epoch, so they are computed once instead of at
+        every step. The features of a sample are what the later layers read from the frozen
+        ones: the pooled maps of the last frozen layer, preceded with ``conv_readout="all"`` by
+        those of the layers before it (the head reads them all), flattened; bytes (0/1) when
+        the hidden outputs are thresholded, else floats. The frozen layers must not change
+        inside the block, nor depend on the batch (``normalization="batch"`` in training).
+
+        ``device``: where the prefix runs (by default where the network is); the features
+        are on the device of ``inputs``, computed ``batch_size`` samples at a time.
+        """
+        if not 1 <= n_layers <= len(self.conv_layers):
+            raise ValueError(f"n_layers must be in [1, {len(self.conv_layers)}] (the "
+                             f"convolutional layers), got {n_layers!r}")
+        if getattr(self, "_prefix", None) is not None:
+            raise RuntimeError("the network already reads a frozen prefix")
+        read_all = (len(self.dense_layers) or self.head is not None) and \
+            getattr(self, "conv_readout", "last") == "all"
+        binary = self.hidden_outputs != "smooth"
+        home = next(self.parameters()).device
+        device = home if device is None else torch.device(device)
+        if not len(inputs):
+            raise ValueError("inputs has no samples")
+        parts = []
+        training = self.training
+        self.to(device).eval()
+        try:
+            with torch.no_grad():
+                for start in range(0, len(inputs), batch_size):
+                    _, maps = self._conv_part(inputs[start:start + batch_size].to(device),
+                                              0, n_layers)
+                    features = torch.cat(maps, dim=1) if read_all else maps[-1]
+                    parts.append(features.to(inputs.device,
+                                             torch.uint8 if binary else features.dtype))
+        finally:
+            self.to(home).train(training)
+        height, width = inputs.shape[-2:]
+        for pool in self.conv_pools()[:n_layers]:
+            if pool is not None:
+                height, width = pool.output_shape(height, width)
+        self._prefix = (n_layers, (self.conv_layers[n_layers - 1].out_channels, height, width))
+        try:
+            yield torch.cat(parts)
+        finally:
+            del self._prefix
+
+    def _conv_part(self, x: torch.Tensor, first: int, stop: int, last=None,
+                   logits: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Convolutional layers ``first`` to ``stop - 1``, each with its pooling, on ``x``:
+        the last output and every layer's output flattened (logits for ``last``)."""
+        maps = []
+        steps = zip(self.conv_layers[first:stop], self.conv_pools()[first:stop], strict=True)
+        for layer, pool in steps:
+            x = layer(x, logits=logits and layer is last)
+            if pool is not None:
+                x = pool(x)
+            maps.append(x.flatten(1))
+        return x, maps
 
     def conv_pools(self) -> list[BlockPooling | None]:
         """The pooling after each convolutional layer, ``None`` where there is none."""
@@ -429,6 +498,7 @@ def build_network(
     conv_layer: str = "bisel",
     conv_readout: str = "last",
     conv_complements: bool = False,
+    paired_inputs: bool = False,
     head_dropout: float = 0.0,
     **neuron_options,
 ) -> MorphologicalNetwork:
@@ -471,6 +541,11 @@ def build_network(
         (``complement_inputs`` of :class:`~skmorph.nn.BiSE`): their neurons become general
         threshold functions of the maps instead of increasing ones. Needs
         ``conv_layer="bise"``.
+    paired_inputs : bool
+        The second half of the input channels are the complements of the first half: the
+        first BiSE layer convolves the first half only (``paired_inputs`` of
+        :class:`~skmorph.nn.BiSE`: the same layer at half the cost). Needs
+        ``conv_layer="bise"``.
     head_dropout : float
         Dropout on the features the head reads, in training (see
         :class:`MorphologicalNetwork`); needs ``output_layer="linear"``.
@@ -501,9 +576,11 @@ def build_network(
         )
     pools = [None if p is None else BlockPooling(p, pool_size) for p in poolings]
     bisel = check_option(conv_layer, "conv_layer", CONV_LAYERS) == "bisel"
-    if conv_complements and bisel:
-        raise ValueError("conv_complements=True needs conv_layer='bise' (BiSEL layers read "
-                         "each input channel alone)")
+    for name, value in (("conv_complements", conv_complements),
+                        ("paired_inputs", paired_inputs)):
+        if value and bisel:
+            raise ValueError(f"{name}=True needs conv_layer='bise' (BiSEL layers read each "
+                             f"input channel alone)")
     conv_layers = []
     channels = in_channels
     for index, (out_channels, kernel_size) in enumerate(zip(conv_channels, kernel_sizes,
@@ -512,7 +589,8 @@ def build_network(
             layer = BiSEL(channels, out_channels, kernel_size, padding, **neuron_options)
         else:
             layer = BiSE(channels, out_channels, kernel_size, padding,
-                         complement_inputs=bool(conv_complements and index), **neuron_options)
+                         complement_inputs=bool(conv_complements and index),
+                         paired_inputs=bool(paired_inputs and not index), **neuron_options)
         conv_layers.append(layer)
         channels = out_channels
     dense_layers = []

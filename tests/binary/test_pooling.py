@@ -45,14 +45,17 @@ def test_torch_pooling_is_max_or_min_of_blocks(operation):
 
 
 @pytest.mark.parametrize("conv_readout", ["last", "all"])
-@pytest.mark.parametrize("conv_layer", ["bisel", "bise", "bise, complements"])
+@pytest.mark.parametrize("conv_layer", ["bisel", "bise", "bise, complements", "bise, paired"])
 @pytest.mark.parametrize("seed", range(6))
 def test_pooled_network_binarizes_exactly(seed, conv_layer, conv_readout):
     """Property: random activated networks with pooling after their BiSELs, random binary
     images: the float network thresholded at 1/2 equals the binarized network, every time;
     the dense part reading the last conv layer's maps or those of every conv layer; BiSE
-    layers after the first reading the complements of their inputs or not."""
+    layers after the first reading the complements of their inputs or not; the first layer
+    reading inputs given with their complements (paired inputs, the classifier's level sets
+    with include_complement=True)."""
     complements = conv_layer.endswith("complements")
+    paired = conv_layer.endswith("paired")
     conv_layer = conv_layer.split(",")[0]
     rng = np.random.default_rng(seed)
     channels = [[3], [3, 2], [2, 3, 2]][seed % 3]
@@ -67,19 +70,24 @@ def test_pooled_network_binarizes_exactly(seed, conv_layer, conv_readout):
         n_features=n_features, hidden_layer_sizes=[12],
         n_outputs=4, output_layer="binary", padding=["zeros", "replicate"][seed % 2],
         conv_layer=conv_layer, conv_readout=conv_readout, conv_complements=complements,
+        paired_inputs=paired,
     )
     assert network.n_conv_features(2, height, width) == n_features
     assert [getattr(layer, "complement_inputs", False) for layer in network.conv_layers] == [
         complements and index > 0 for index in range(len(channels))]
+    assert getattr(network.conv_layers[0], "paired_inputs", False) == paired
     activate(network, rng)
+    # paired: one channel, thresholded into the level set and its complement
+    channels_in = 1 if paired else 2
     binarized, report = binarize_network(
-        network, [Thresholds(np.full((2, 1), 0.5))], method="exact", classes=np.arange(4),
-        image_shape=(2, height, width),
+        network, [Thresholds(np.full((channels_in, 1), 0.5), complement=paired)],
+        method="exact", classes=np.arange(4), image_shape=(channels_in, height, width),
     )
     assert report["exact_network"] and binarized.conv_readout == conv_readout
-    images = rng.random((40, 2, height, width)) < rng.uniform(0.2, 0.8)
+    images = rng.random((40, channels_in, height, width)) < rng.uniform(0.2, 0.8)
+    inputs = np.concatenate([images, ~images], axis=1) if paired else images
     with torch.no_grad():
-        expected = network(torch.tensor(images, dtype=torch.float32)).numpy() > 0.5
+        expected = network(torch.tensor(inputs, dtype=torch.float32)).numpy() > 0.5
     X = images.reshape(40, -1).astype(float)
     np.testing.assert_array_equal(binarized.transform(X), expected)
     for copy in (pickle.loads(pickle.dumps(binarized)),
@@ -98,6 +106,8 @@ def test_pooling_parameters_are_checked():
         build_network(in_channels=1, conv_channels=[2, 2], pooling=["dilation"])
     with pytest.raises(ValueError, match="conv_complements"):
         build_network(in_channels=1, conv_channels=[2, 2], conv_complements=True)
+    with pytest.raises(ValueError, match="paired_inputs=True needs conv_layer='bise'"):
+        build_network(in_channels=2, conv_channels=[2], paired_inputs=True)
 
 
 def readout_network(rng, n_outputs):

@@ -3,6 +3,7 @@ pickled and loaded without torch."""
 
 import math
 import pickle
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import ClassVar
 
@@ -458,6 +459,36 @@ def test_layerwise_binarization_refits_the_head_once_at_the_end(digits, monkeypa
                              device="cpu").fit(X_train[:300], y_train[:300])
     assert len(heads) == 1 and heads[0] is model.binarized_
     assert model.binarization_report_["head"].startswith("refitted")
+
+
+@pytest.mark.parametrize("augmentation", [None, "hflip"])
+def test_layerwise_binarization_reads_the_frozen_layers_outputs_computed_once(
+        digits, monkeypatch, augmentation):
+    """The layers after frozen ones train on the frozen layers' outputs computed once
+    (MorphologicalNetwork.frozen_prefix): the same network as when every step computes them
+    from the images. Augmented images change at every step: then they are not cached."""
+    X_train, X_test, y_train, _ = digits
+    options = dict(input_shape=(8, 8), hidden_channels=(6, 8), kernel_size=3,
+                   hidden_outputs="binary", max_epochs=1, layerwise_epochs=1,
+                   augmentation=augmentation, random_state=0, device="cpu")
+    cached = BiMoNNClassifier(**options).fit(X_train[:300], y_train[:300])
+    frozen = []
+    original = classifier_module._frozen_prefix
+
+    @contextmanager
+    def counted(params, network, n_layers, data):
+        with original(params, network, n_layers, data) as trained_on:
+            frozen.append((n_layers, trained_on.inputs.dim()))
+        yield data  # the images, at every step
+
+    monkeypatch.setattr(classifier_module, "_frozen_prefix", counted)
+    plain = BiMoNNClassifier(**options).fit(X_train[:300], y_train[:300])
+    assert frozen == ([(1, 2), (2, 2)] if augmentation is None else [(1, 4), (2, 4)])
+    assert [entry["loss"] for entry in cached.history_] == \
+        [entry["loss"] for entry in plain.history_]
+    for name, value in plain.network_.state_dict().items():
+        assert torch.equal(cached.network_.state_dict()[name], value), name
+    np.testing.assert_array_equal(cached.predict_proba(X_test), plain.predict_proba(X_test))
 
 
 def test_layerwise_binarization_is_skipped_when_off_or_by_partial_fit(digits):

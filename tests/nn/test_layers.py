@@ -462,6 +462,31 @@ def test_complement_inputs_convolve_as_the_built_complements(padding):
     assert torch.equal(layer.convolve(x, elements), counts)  # whole counts, exactly
 
 
+@pytest.mark.parametrize("padding", ["replicate", "zeros"])
+@pytest.mark.parametrize("kernel_size", [(3, 5), 1])
+def test_paired_inputs_convolve_as_the_inputs_with_their_complements(padding, kernel_size):
+    """Inputs given with their complements: the layer folds the complements' weights into one
+    convolution over the first half of the channels; pre-activations and gradients are those
+    of the plain layer over all the channels."""
+    torch.manual_seed(0)
+    paired = BiSE(6, 4, kernel_size, padding=padding, paired_inputs=True, dtype=torch.float64)
+    plain = BiSE(6, 4, kernel_size, padding=padding, dtype=torch.float64)
+    plain.load_state_dict(paired.state_dict())
+    x = (torch.rand(2, 3, 7, 9, dtype=torch.float64) < 0.4).double()
+    x = torch.cat([x, 1 - x], dim=1)
+    folded, built = paired.pre_activation(x), plain.pre_activation(x)
+    torch.testing.assert_close(folded, built)
+    (grad_folded,) = torch.autograd.grad(folded.square().sum(), paired.neurons.raw_weight)
+    (grad_built,) = torch.autograd.grad(built.square().sum(), plain.neurons.raw_weight)
+    torch.testing.assert_close(grad_folded, grad_built)
+    torch.testing.assert_close(paired(x), plain(x))
+    assert "paired_inputs=True" in repr(paired)
+    for bad in (dict(in_channels=5), dict(in_channels=6, complement_inputs=True)):
+        options = {"out_channels": 2, "kernel_size": 3, "paired_inputs": True, **bad}
+        with pytest.raises(ValueError, match="paired_inputs needs an even number"):
+            BiSE(**options)
+
+
 @pytest.mark.parametrize("threshold", ["tanh", "sigmoid"])
 def test_threshold_step_is_the_step_forward_and_the_smooth_slope_backward(threshold):
     x = torch.linspace(-4, 4, 41, dtype=torch.float64, requires_grad=True)
