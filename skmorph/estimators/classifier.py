@@ -74,6 +74,10 @@ AGREEMENT_SAMPLES = 10_000  # training samples on which train_agreement is measu
 BINARIZATIONS = (*METHODS, "calibrated")
 IMAGE_CHANNELS = (64, 128, 128)  # hidden_channels="auto" for images (benchmarks/README.md)
 DENSE_LAYERS = (512,)  # hidden_layer_sizes="auto" without the automatic convolutional front
+DENSE_EPOCHS = 60  # max_epochs="auto" without convolutional layers, and at most with them
+# max_epochs="auto" with convolutional layers: the steps of the Fashion-MNIST benchmark's
+# budget, 10 epochs of 60 000 images at batch 64 (benchmarks/README.md)
+CONV_STEPS = 10 * math.ceil(60_000 / 64)
 # the "auto" values with convolutional layers (the configuration the Fashion-MNIST benchmark
 # found best, benchmarks/README.md) and without them
 AUTO_VALUES = {
@@ -314,8 +318,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         otherwise; :meth:`partial_fit` never distils. On Fashion-MNIST (three convolutional
         layers, 8 epochs, the teacher 4) the binarized accuracy was 89.88% and 89.49% on 2
         cores with the teacher (seeds 0-1; 89.60% and 89.05% without) and 90.17%, 89.30% and
-        90.27% on a GPU (seeds 0-2); that ``fit`` took 1520-1565 s on 2 cores, the teacher's
-        training included (benchmarks/README.md, "A float CNN teacher and a third layer").
+        90.27% on a GPU (seeds 0-2) (benchmarks/README.md, "A float CNN teacher and a third
+        layer"); in 10 epochs (the teacher 5), 90.29%, 89.57% and 89.84% on 2 cores, ``fit``
+        taking 1300-1378 s, the teacher's training included (benchmarks/README.md, "Frozen
+        layers computed once").
     teacher_epochs : int or "auto", default="auto"
         Training epochs of the ``"cnn"`` teacher. ``"auto"``: half of ``max_epochs``, rounded
         up (its training is part of ``fit``'s time).
@@ -324,6 +330,12 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     distillation_temperature : float, default=4.0
         Temperature ``T`` of the softmax of the teacher's and the network's scores in the
         teacher's term (scaled by ``T**2``).
+    max_epochs : int or "auto", default="auto"
+        Maximum number of passes over the training data (per start). ``"auto"``: 60, or with
+        convolutional layers as many as make about 9 400 training steps of ``batch_size``
+        samples (at most 60): 10 epochs for 60 000 images at batch 64, the budget with which
+        the Fashion-MNIST benchmark reached 90% in under 30 minutes on 2 cores
+        (benchmarks/README.md), 60 for a few thousand images.
     <shared parameters>
 
     Attributes
@@ -381,6 +393,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                          SequenceOf(Options(tuple(AUGMENTATIONS)), min_length=1)],
         "teacher": [Options((None, "auto", "cnn")), HasMethods(("fit", "predict_proba"))],
         "teacher_epochs": [Options(("auto",)), Interval(1, None, integer=True)],
+        "max_epochs": [Options(("auto",)), *SHARED_CONSTRAINTS["max_epochs"]],
         "distillation_weight": [Interval(0, 1)],
         "distillation_temperature": [Interval(0, None, closed="neither")],
     }
@@ -425,7 +438,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         distillation_weight=0.7,
         distillation_temperature=4.0,
         inference="binary",
-        max_epochs=60,
+        max_epochs="auto",
         batch_size=64,
         learning_rate="auto",
         learning_rate_schedule="auto",
@@ -524,6 +537,8 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     def _prepare(self, params, X, y, warm: bool, classes=None) -> TrainingData:
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=not warm)
         check_classification_targets(y)
+        if params.max_epochs == "auto":  # (partial_fit has set it to one pass)
+            params.max_epochs = _automatic_epochs(params, len(X))
         if classes is not None:  # partial_fit: every label the calls will see
             classes, encoded = self._encode_with_classes(y, classes, warm)
         else:
@@ -930,6 +945,15 @@ def _pooling_leaves_pixels(params, n_layers: int) -> bool:
     """Whether the images keep a pixel after the pooling of ``n_layers`` layers."""
     return (params.pooling is None
             or min(params.input_shape[-2:]) // params.pool_size ** n_layers >= 1)
+
+
+def _automatic_epochs(params, n_samples: int) -> int:
+    """``max_epochs="auto"``: 60, or with convolutional layers the epochs of about
+    ``CONV_STEPS`` steps over ``n_samples`` samples (at most 60)."""
+    if not params.hidden_channels:
+        return DENSE_EPOCHS
+    steps_per_epoch = math.ceil(n_samples / params.batch_size)
+    return min(DENSE_EPOCHS, math.ceil(CONV_STEPS / steps_per_epoch))
 
 
 def _automatic_channels(params) -> tuple:

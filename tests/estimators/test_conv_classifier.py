@@ -518,3 +518,27 @@ def test_the_float_network_predicts_in_passes_sized_by_its_widest_layer():
                          n_outputs=10)
     assert _float_batch(conv, (28, 28)) == FLOAT_VALUES // (128 * 28 * 28)
     assert _float_batch(conv, (2048, 2048)) == 1  # never less than one sample
+
+
+@pytest.mark.parametrize(("n_samples", "batch_size", "conv", "expected"), [
+    (60_000, 64, True, 10),  # the Fashion-MNIST benchmark's budget
+    (60_000, 128, True, 20),  # as many steps at twice the batch
+    (1_347, 64, True, 60),  # the digits' training part: at most 60
+    (60_000, 64, False, 60),  # without convolutional layers: 60
+])
+def test_automatic_epochs_make_the_benchmarks_steps(n_samples, batch_size, conv, expected):
+    params = SimpleNamespace(hidden_channels=(4,) if conv else (), batch_size=batch_size)
+    assert classifier_module._automatic_epochs(params, n_samples) == expected
+
+
+def test_fit_trains_the_automatic_epochs(digits, monkeypatch):
+    X_train, _, y_train, _ = digits
+    monkeypatch.setattr(classifier_module, "CONV_STEPS", 12)  # 6 steps an epoch below: 2
+    model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(3,), batch_size=10,
+                             layerwise_epochs=0, teacher=None, n_iter_no_change=50,
+                             random_state=0, device="cpu").fit(X_train[:60], y_train[:60])
+    assert model.max_epochs == "auto"  # the parameter stays as given
+    assert model._fit_params["max_epochs"] == 2 and len(model.history_) == 2
+    # partial_fit is one pass, whatever max_epochs says
+    model.partial_fit(X_train[60:90], y_train[60:90])
+    assert len(model.history_) == 3
