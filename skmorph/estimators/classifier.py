@@ -319,9 +319,9 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         layers, 8 epochs, the teacher 4) the binarized accuracy was 89.88% and 89.49% on 2
         cores with the teacher (seeds 0-1; 89.60% and 89.05% without) and 90.17%, 89.30% and
         90.27% on a GPU (seeds 0-2) (benchmarks/README.md, "A float CNN teacher and a third
-        layer"); in 10 epochs (the teacher 5), 90.29%, 89.57% and 89.84% on 2 cores, ``fit``
-        taking 1300-1378 s, the teacher's training included (benchmarks/README.md, "Frozen
-        layers computed once").
+        layer"); in 10 epochs (the teacher 5), 90.29%, 89.57%, 89.84% and 89.84% on 2 cores
+        (seeds 0-3), ``fit`` taking 1300-1475 s, the teacher's training included
+        (benchmarks/README.md, "Frozen layers computed once").
     teacher_epochs : int or "auto", default="auto"
         Training epochs of the ``"cnn"`` teacher. ``"auto"``: half of ``max_epochs``, rounded
         up (its training is part of ``fit``'s time).
@@ -333,9 +333,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
     max_epochs : int or "auto", default="auto"
         Maximum number of passes over the training data (per start). ``"auto"``: 60, or with
         convolutional layers as many as make about 9 400 training steps of ``batch_size``
-        samples (at most 60): 10 epochs for 60 000 images at batch 64, the budget with which
-        the Fashion-MNIST benchmark reached 90% in under 30 minutes on 2 cores
-        (benchmarks/README.md), 60 for a few thousand images.
+        samples (at most 60): 10 epochs for 60 000 images at batch 64, the Fashion-MNIST
+        benchmark's budget (89.9% binarized on average over 4 seeds, 22-25 minutes on 2
+        cores: benchmarks/README.md, "Frozen layers computed once"), 60 for a few thousand
+        images.
     <shared parameters>
 
     Attributes
