@@ -99,7 +99,7 @@ class MorphologicalNetwork(nn.Module):
         layers = [*self.conv_layers, *self.dense_layers]
         last = layers[-1] if layers and self.head is None else None
         flat = len(self.dense_layers) or self.head is not None
-        read_all = flat and getattr(self, "conv_readout", "last") == "all"
+        read_all = self._reads_every_map()
         frozen, first = [], 0
         prefix = getattr(self, "_prefix", None)
         if prefix is not None:
@@ -143,35 +143,37 @@ class MorphologicalNetwork(nn.Module):
                              f"convolutional layers), got {n_layers!r}")
         if getattr(self, "_prefix", None) is not None:
             raise RuntimeError("the network already reads a frozen prefix")
-        read_all = (len(self.dense_layers) or self.head is not None) and \
-            getattr(self, "conv_readout", "last") == "all"
+        read_all = self._reads_every_map()
         binary = self.hidden_outputs != "smooth"
         home = next(self.parameters()).device
         device = home if device is None else torch.device(device)
         if not len(inputs):
             raise ValueError("inputs has no samples")
-        parts = []
+        parts, shape = [], None
         training = self.training
         self.to(device).eval()
         try:
             with torch.no_grad():
                 for start in range(0, len(inputs), batch_size):
-                    _, maps = self._conv_part(inputs[start:start + batch_size].to(device),
-                                              0, n_layers)
+                    last_map, maps = self._conv_part(
+                        inputs[start:start + batch_size].to(device), 0, n_layers)
+                    shape = tuple(last_map.shape[1:])
                     features = torch.cat(maps, dim=1) if read_all else maps[-1]
                     parts.append(features.to(inputs.device,
                                              torch.uint8 if binary else features.dtype))
         finally:
             self.to(home).train(training)
-        height, width = inputs.shape[-2:]
-        for pool in self.conv_pools()[:n_layers]:
-            if pool is not None:
-                height, width = pool.output_shape(height, width)
-        self._prefix = (n_layers, (self.conv_layers[n_layers - 1].out_channels, height, width))
+        self._prefix = (n_layers, shape)
         try:
             yield torch.cat(parts)
         finally:
             del self._prefix
+
+    def _reads_every_map(self) -> bool:
+        """Whether the dense part (or the head) reads every convolutional layer's maps
+        (``conv_readout="all"``), not the last layer's only."""
+        flat = len(self.dense_layers) or self.head is not None
+        return bool(flat) and getattr(self, "conv_readout", "last") == "all"
 
     def _conv_part(self, x: torch.Tensor, first: int, stop: int, last=None,
                    logits: bool = False) -> tuple[torch.Tensor, list[torch.Tensor]]:
