@@ -175,6 +175,7 @@ def options_described(args, fitted: dict) -> str:
         (args.refit_head != "auto", f"refit_head {args.refit_head}"),
         (args.head_dropout, f"head dropout {args.head_dropout:g}"),
         (args.augmentation, f"{args.augmentation} augmentation"),
+        (fitted["precision"] == "bfloat16", "bfloat16 forward passes"),
         (fitted["teacher"], f"distilled from a float CNN (weight {args.distillation_weight:g}, "
                             f"T {args.distillation_temperature:g}"
                             f"{teacher_epochs_described(fitted)})"),
@@ -224,6 +225,7 @@ def conv_bimonn(data, args, seed):
         teacher_epochs=auto(args.teacher_epochs),
         distillation_weight=args.distillation_weight,
         distillation_temperature=args.distillation_temperature,
+        precision=auto(args.precision),
         regularization_weight=args.regularization_weight,
         regularization_delay=args.regularization_delay_epochs
         * -(-len(data[1]) // args.batch_size),
@@ -292,7 +294,9 @@ class ConvReadout(nn.Module):
         return self.head(torch.cat(maps, 1) if self.read_all else maps[-1])
 
 
-def float_cnn(data, args, seed):
+def float_cnn(data, args, seed, precision: str = "float32"):
+    """Test accuracy and training time of a float CNN of the BiMoNN's shape, its forward
+    passes in ``precision`` as the BiMoNN's (``torch.autocast`` for bfloat16)."""
     X_train, y_train, X_test, y_test = (torch.as_tensor(a) for a in data)
     X_train = X_train.float().view(-1, 1, 28, 28)
     X_test = X_test.float().view(-1, 1, 28, 28)
@@ -315,7 +319,10 @@ def float_cnn(data, args, seed):
     for _ in range(args.epochs):
         model.train()
         for index in torch.randperm(len(X_train), generator=generator).split(args.batch_size):
-            loss = F.cross_entropy(model(X_train[index]), y_train[index].long())
+            with torch.autocast("cpu", dtype=torch.bfloat16,
+                                enabled=precision == "bfloat16"):
+                scores = model(X_train[index])
+            loss = F.cross_entropy(scores.float(), y_train[index].long())
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -363,8 +370,10 @@ def conv_study(args, train_images, train_labels, test_images, test_labels) -> No
               f"| {floating:.4f} | {binarized:.4f} | {exact:.1%} | {seconds:.0f} |", flush=True)
         if args.skip_cnn:
             continue
-        accuracy, seconds = float_cnn(data, args, seed)
-        print(f"| float CNN, Conv2d {shape}, ReLU, 2x2 max pooling, head reads {readout} | "
+        accuracy, seconds = float_cnn(data, args, seed, fitted["precision"])
+        precision = (", bfloat16 forward passes" if fitted["precision"] == "bfloat16" else "")
+        print(f"| float CNN, Conv2d {shape}, ReLU, 2x2 max pooling, head reads {readout}"
+              f"{precision} | "
               f"{seed} | {accuracy:.4f} | - | - | {seconds:.0f} |", flush=True)
     if args.dense_baselines:
         baseline_rows(data, args, " on the gray images", seed_column="0 | ")
@@ -441,6 +450,9 @@ def main() -> None:
                              "'auto': half of --epochs, rounded up)")
     parser.add_argument("--distillation-weight", type=float, default=0.7)
     parser.add_argument("--distillation-temperature", type=float, default=4.0)
+    parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=None,
+                        help="precision of the convolutional BiMoNN's training (default: its "
+                             "'auto'), and of the float CNN's")
     parser.add_argument("--gap-report", action="store_true",
                         help="after the convolutional BiMoNN, where its binarization gap lies")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])

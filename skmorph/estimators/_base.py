@@ -415,6 +415,8 @@ class BiMoNNBase(BaseEstimator):
             warmup_steps=round(params.learning_rate_warmup * max_epochs
                                * math.ceil(len(inputs) / params.batch_size)),
             augment=self._augmentation(params),
+            # the classifier's choice; the transformer's small networks train in float32
+            precision=getattr(params, "precision", "float32"),
         )
         regularizer = Regularizer(
             params.regularization,

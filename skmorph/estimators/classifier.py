@@ -43,6 +43,7 @@ from skmorph.nn import (
     POOLINGS,
     build_network,
     conv_features,
+    native_bfloat16,
     resolve_device,
     torch_threads,
 )
@@ -72,6 +73,7 @@ CONV_STARTS = ("random", "data")
 CALIBRATION_SAMPLES = 2000  # training samples that binarization="calibrated" reads
 AGREEMENT_SAMPLES = 10_000  # training samples on which train_agreement is measured (at most)
 BINARIZATIONS = (*METHODS, "calibrated")
+PRECISIONS = ("float32", "bfloat16")
 IMAGE_CHANNELS = (64, 128, 128)  # hidden_channels="auto" for images (benchmarks/README.md)
 DENSE_LAYERS = (512,)  # hidden_layer_sizes="auto" without the automatic convolutional front
 DENSE_EPOCHS = 60  # max_epochs="auto" without convolutional layers, and at most with them
@@ -337,6 +339,17 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         benchmark's budget (89.9% binarized on average over 4 seeds, 22-25 minutes on 2
         cores: benchmarks/README.md, "Frozen layers computed once"), 60 for a few thousand
         images.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        The arithmetic of the training's forward passes (the network's and the ``"cnn"``
+        teacher's): ``"bfloat16"`` runs them under ``torch.autocast``, convolutions and
+        matrix products in bfloat16 with float32 sums, while the weights, their gradients,
+        Adam and the loss stay float32 (:class:`skmorph.nn.TrainingOptions`). The binary
+        inputs and outputs of the neurons are exact in bfloat16, the weights rounded to 8
+        significant bits in the forward pass; the trained float network, its binarization and
+        the predictor are computed in float32, so exactness is unchanged. ``"auto"``:
+        ``"bfloat16"`` with convolutional layers on a device that computes it natively (a CPU
+        with AMX tiles, a CUDA device supporting it: :func:`skmorph.nn.native_bfloat16`),
+        ``"float32"`` otherwise; elsewhere bfloat16 is emulated and slower.
     <shared parameters>
 
     Attributes
@@ -397,6 +410,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         "max_epochs": [Options(("auto",)), *SHARED_CONSTRAINTS["max_epochs"]],
         "distillation_weight": [Interval(0, 1)],
         "distillation_temperature": [Interval(0, None, closed="neither")],
+        "precision": [Options(("auto", *PRECISIONS))],
     }
     _binarization_methods = (*BINARIZATIONS, "auto")
     _structural_params = (*BiMoNNBase._structural_params, "hidden_layer_sizes", "input_shape",
@@ -453,6 +467,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
         bias_reparametrization="softplus",
         random_state=None,
         device="auto",
+        precision="auto",
         verbose=0,
         warm_start=False,
     ):
@@ -493,6 +508,10 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
                 setattr(params, name, with_conv if conv else without)
         if params.teacher == "auto":
             params.teacher = "cnn" if n_conv and params.output_layer == "linear" else None
+        if params.precision == "auto":
+            params.precision = ("bfloat16" if n_conv
+                                and native_bfloat16(resolve_device(params.device))
+                                else "float32")
         if n_conv and params.input_shape is None:
             raise ValueError("hidden_channels needs input_shape, the (C, H, W) of the images")
         if not params.hidden_layer_sizes and params.output_layer == "linear" and not n_conv:
@@ -785,7 +804,7 @@ class BiMoNNClassifier(ClassifierMixin, BiMoNNBase):
             readout=params.conv_readout, n_classes=data.attributes["classes_"].size,
             max_epochs=(math.ceil(params.max_epochs / 2) if params.teacher_epochs == "auto"
                         else params.teacher_epochs),
-            batch_size=params.batch_size, generator=generator,
+            batch_size=params.batch_size, generator=generator, precision=params.precision,
         )
         return model.log_probabilities(images).cpu()
 

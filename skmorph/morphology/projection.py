@@ -60,6 +60,7 @@ __all__ = [
 CONSTANT_MODES = ("exact", "uniform", "normal")
 METHODS = ("exact", "activable", "constant_exact", "constant_uniform", "constant_normal")
 _CHUNK_ELEMENTS = 1 << 18  # candidates processed at once: bounds memory and stays cache-friendly
+PREFIX_CHUNK = 32  # columns reduced at a time by _prefix_agreements
 
 
 @dataclass(frozen=True)
@@ -440,15 +441,41 @@ def packed_calibrated_element(weights: np.ndarray, inputs: np.ndarray, target: n
     order = np.argsort(-weights, kind="stable")[: max(1, int((weights > 0).sum()))]
     chosen = inputs[:, order]
     # the padding bits are 0 in inputs and target alike: never a disagreement
-    scores = {operation: packed_agreement(accumulate.accumulate(chosen, axis=1), target,
-                                          n_samples)
-              for operation, accumulate in ((EROSION, np.bitwise_and),
-                                            (DILATION, np.bitwise_or))}
+    every_sample = np.packbits(np.ones(n_samples, dtype=bool))
+    scores = {EROSION: _prefix_agreements(chosen, np.bitwise_and, target, n_samples,
+                                          np.zeros_like(every_sample)),
+              DILATION: _prefix_agreements(chosen, np.bitwise_or, target, n_samples,
+                                           every_sample)}
     operation = EROSION if scores[EROSION].max() >= scores[DILATION].max() else DILATION
     size = int(scores[operation].argmax()) + 1
     selem = np.zeros(weights.shape[0], dtype=bool)
     selem[order[:size]] = True
     return selem, operation, float(scores[operation].max())
+
+
+def _prefix_agreements(chosen: np.ndarray, reduce: np.ufunc, target: np.ndarray,
+                       n_samples: int, saturated: np.ndarray) -> np.ndarray:
+    """:func:`packed_agreement` of ``reduce`` (AND or OR) over the first ``m`` columns of
+    ``chosen``, for every ``m``, computed ``PREFIX_CHUNK`` columns at a time. Once the running
+    reduction is ``saturated`` (0 everywhere for an AND, 1 on every sample for an OR), more
+    columns cannot change it: the remaining scores repeat the last one, uncomputed. An AND of
+    a few dozen sparse maps is already 0 everywhere, while a neuron can have a thousand
+    positive weights."""
+    n_columns = chosen.shape[1]
+    scores = np.empty(n_columns)
+    running = None
+    for start in range(0, n_columns, PREFIX_CHUNK):
+        block = chosen[:, start:start + PREFIX_CHUNK]
+        if running is not None:
+            block = np.concatenate([running[:, None], block], axis=1)
+        prefixes = reduce.accumulate(block, axis=1)[:, 0 if running is None else 1:]
+        stop = start + prefixes.shape[1]
+        scores[start:stop] = packed_agreement(prefixes, target, n_samples)
+        running = prefixes[:, -1]
+        if np.array_equal(running, saturated):
+            scores[stop:] = scores[stop - 1]
+            break
+    return scores
 
 
 def packed_agreement(outputs: np.ndarray, target: np.ndarray, n_samples: int) -> np.ndarray:

@@ -25,7 +25,13 @@ from skmorph.nn.networks import (
     conv_features,
 )
 from skmorph.nn.regularization import REGULARIZATIONS, Regularizer
-from skmorph.nn.training import TrainingOptions, resolve_device, torch_threads, train
+from skmorph.nn.training import (
+    TrainingOptions,
+    native_bfloat16,
+    resolve_device,
+    torch_threads,
+    train,
+)
 
 __all__ = [
     "CONV_LAYERS",
@@ -49,6 +55,7 @@ __all__ = [
     "constant_distance",
     "constant_selem",
     "conv_features",
+    "native_bfloat16",
     "resolve_device",
     "torch_threads",
     "train",

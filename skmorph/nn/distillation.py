@@ -83,7 +83,8 @@ def fit_float_cnn(images: torch.Tensor, labels: torch.Tensor, *, channels: Seque
                   kernel_sizes: Sequence[int], pool_size: int | None, readout: str,
                   n_classes: int, max_epochs: int, batch_size: int,
                   generator: torch.Generator,
-                  learning_rate: float = TEACHER_LEARNING_RATE) -> FloatCNN:
+                  learning_rate: float = TEACHER_LEARNING_RATE,
+                  precision: str = "float32") -> FloatCNN:
     """Train a :class:`FloatCNN` on ``images`` ``(N, C, H, W)`` (float, on the device to train
     on) and integer ``labels``: Adam, cross-entropy, the learning rate decayed to 0 along a half
     cosine over ``max_epochs`` epochs. ``generator`` (a CPU generator) draws the starting
@@ -101,7 +102,10 @@ def fit_float_cnn(images: torch.Tensor, labels: torch.Tensor, *, channels: Seque
     for _ in range(max_epochs):
         for index in torch.randperm(len(images), generator=generator).split(batch_size):
             index = index.to(images.device)
-            loss = F.cross_entropy(model(images[index]), labels[index])
+            with torch.autocast(images.device.type, dtype=torch.bfloat16,
+                                enabled=precision == "bfloat16"):
+                scores = model(images[index])
+            loss = F.cross_entropy(scores.float(), labels[index])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

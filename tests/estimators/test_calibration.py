@@ -7,7 +7,7 @@ import torch
 from skmorph import BiMoNNClassifier
 from skmorph.binary import BinarizedNetwork, BinaryConv, BinaryDense, Thresholds
 from skmorph.estimators import binarize_network, calibrate_network, set_layer_operator
-from skmorph.morphology import calibrated_element
+from skmorph.morphology import calibrated_element, projection
 from skmorph.nn import BiSEL, build_network
 
 
@@ -175,14 +175,19 @@ def test_set_layer_operator_checks_the_layer_it_sets():
         set_layer_operator(network.dense_layers[0], conv, generator)
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_calibrated_element_counts_like_the_unpacked_definition(seed):
+@pytest.mark.parametrize(("seed", "max_weights", "chunk"),
+                         [(0, 30, 32), (1, 30, 32), (2, 30, 32), (3, 120, 5), (4, 120, 5)])
+def test_calibrated_element_counts_like_the_unpacked_definition(seed, max_weights, chunk,
+                                                                monkeypatch):
     """On bits packed 8 samples to a byte: the same element, operation and agreement as
     scoring every erosion/dilation of the m largest weights on the unpacked samples, for
-    sample counts that leave padding bits."""
+    sample counts that leave padding bits; also when the prefixes are reduced a few columns
+    at a time and the reduction stops where the AND is 0 everywhere or the OR 1 everywhere."""
+    monkeypatch.setattr(projection, "PREFIX_CHUNK", chunk)
     rng = np.random.default_rng(seed)
     for _ in range(50):
-        n_samples, n_weights = int(rng.integers(1, 200)), int(rng.integers(1, 30))
+        n_samples = int(rng.integers(1, 200))
+        n_weights = int(rng.integers(1, max_weights))
         weights = rng.normal(size=n_weights)
         inputs = rng.random((n_samples, n_weights)) < rng.random()
         target = rng.random(n_samples) < rng.random()

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 
 from skmorph import BiMoNNClassifier
 from skmorph.binary import BinaryConv, BinaryPooling, LinearHead, Thresholds
+from skmorph.estimators import _base as base_module
 from skmorph.estimators import classifier as classifier_module
 from skmorph.nn import BiSE, BlockPooling
 from skmorph.nn.augmentation import random_horizontal_flip, random_shift
@@ -382,17 +383,20 @@ def test_augmentations_compose_in_the_order_given(digits):
     assert torch.equal(made(batch, torch.Generator().manual_seed(0)), expected)
 
 
-@pytest.mark.parametrize("output_layer", ["linear", "binary"])
-def test_layerwise_binarization_leaves_every_neuron_activated(digits, output_layer):
+@pytest.mark.parametrize(("output_layer", "precision"),
+                         [("linear", "float32"), ("binary", "float32"), ("linear", "bfloat16")])
+def test_layerwise_binarization_leaves_every_neuron_activated(digits, output_layer, precision):
     """Each layer frozen in turn as its (calibrated) binarization: the binarized predictor is
-    the float network with thresholded hidden outputs, prediction for prediction, and the
-    training history says what was frozen when."""
+    the float network with thresholded hidden outputs, prediction for prediction (trained in
+    bfloat16 too: the float network and its binarization are float32), and the training
+    history says what was frozen when."""
     X_train, X_test, y_train, _ = digits
     model = BiMoNNClassifier(input_shape=(8, 8), hidden_channels=(6, 8), kernel_size=3,
                              hidden_layer_sizes=(16,), hidden_outputs="binary",
                              output_layer=output_layer, binarization="calibrated",
                              refit_head=False, max_epochs=2, layerwise_epochs=1,
-                             random_state=0, device="cpu").fit(X_train[:400], y_train[:400])
+                             precision=precision, random_state=0,
+                             device="cpu").fit(X_train[:400], y_train[:400])
     report = model.binarization_report_
     # a binary output layer is trained after the others are frozen, never frozen itself
     hidden = report["layers"][:-1] if output_layer == "binary" else report["layers"]
@@ -542,3 +546,39 @@ def test_fit_trains_the_automatic_epochs(digits, monkeypatch):
     # partial_fit is one pass, whatever max_epochs says
     model.partial_fit(X_train[60:90], y_train[60:90])
     assert len(model.history_) == 3
+
+
+@pytest.mark.parametrize(("native", "conv", "expected"), [
+    (True, True, "bfloat16"), (False, True, "float32"), (True, False, "float32")])
+def test_automatic_precision_is_bfloat16_for_convolutional_networks_where_native(
+        digits, monkeypatch, native, conv, expected):
+    """precision="auto" trains the network and its CNN teacher in bfloat16 where the device
+    computes it natively, with convolutional layers only."""
+    X_train, _, y_train, _ = digits
+    monkeypatch.setattr(classifier_module, "native_bfloat16", lambda device: native)
+    trained, taught = [], []
+    real_train, real_teacher = base_module.train, classifier_module.fit_float_cnn
+
+    def recording_train(*args, **kwargs):
+        trained.append(kwargs["options"].precision)
+        return real_train(*args, **kwargs)
+
+    def recording_teacher(*args, **kwargs):
+        taught.append(kwargs["precision"])
+        return real_teacher(*args, **kwargs)
+
+    monkeypatch.setattr(base_module, "train", recording_train)
+    monkeypatch.setattr(classifier_module, "fit_float_cnn", recording_teacher)
+    architecture = (dict(input_shape=(8, 8), hidden_channels=(3,), teacher_epochs=1) if conv
+                    else dict(hidden_layer_sizes=(8,)))
+    model = BiMoNNClassifier(max_epochs=1, layerwise_epochs=0, random_state=0, device="cpu",
+                             **architecture).fit(X_train[:60], y_train[:60])
+    assert model.precision == "auto" and model._fit_params["precision"] == expected
+    assert trained == [expected]
+    assert taught == ([expected] if conv else [])
+
+
+def test_precision_is_checked(digits):
+    X_train, _, y_train, _ = digits
+    with pytest.raises(ValueError, match="'precision' parameter"):
+        BiMoNNClassifier(precision="float16").fit(X_train[:60], y_train[:60])

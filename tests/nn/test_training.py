@@ -9,6 +9,7 @@ from skmorph.nn import (
     Regularizer,
     TrainingOptions,
     build_network,
+    native_bfloat16,
     train,
 )
 from skmorph.nn.augmentation import compose, random_horizontal_flip, random_shift
@@ -122,6 +123,59 @@ def test_history_and_log_give_the_activated_share_of_each_bank(capsys):
     shares = " ".join(f"{a / n:.0%}" for a, n in counts)
     assert f"({shares})" in capsys.readouterr().out.splitlines()[-1]
 
+
+
+def test_bfloat16_forward_passes_learn_the_element_and_keep_float32_parameters():
+    """Under precision="bfloat16" the forward pass runs in autocast, everything else in
+    float32; the element is still learned, binarized exactly, and a second run with the same
+    seed gives the same weights."""
+    rng = np.random.default_rng(0)
+    images = rng.random((240, 20, 20)) < 0.3
+    autocast = []
+
+    def record(module, inputs, output):
+        autocast.append((torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+
+    generator = torch.Generator().manual_seed(0)
+    network = build_network(in_channels=1, conv_channels=[1], kernel_sizes=3, padding="zeros")
+    network.reset_parameters(images.mean(), generator)
+    handle = network.register_forward_hook(record)
+    inputs = torch.tensor(images[:, None], dtype=torch.float32)
+    targets = torch.tensor(dilation(images, SELEM)[:, None], dtype=torch.float32)
+    options = TrainingOptions(max_epochs=100, batch_size=32, learning_rate=0.05,
+                              precision="bfloat16")
+    train(network, F.binary_cross_entropy, inputs, targets, options=options,
+          regularizer=Regularizer(), generator=generator)
+    handle.remove()
+    assert autocast and set(autocast) == {(True, torch.bfloat16)}
+    assert not torch.is_autocast_enabled("cpu")  # only inside the forward pass
+    assert all(p.dtype == torch.float32 for p in network.parameters())
+    bank = network.neuron_banks()[0]
+    assert bank.activation().activated.all()
+    held_out = rng.random((20, 31, 37)) < 0.3
+    np.testing.assert_array_equal(apply_binarized(bank, held_out), dilation(held_out, SELEM))
+    again, _ = fit(images, dilation(images, SELEM), [1], precision="bfloat16")
+    for a, b in zip(network.state_dict().values(), again.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_float32_forward_passes_run_without_autocast():
+    rng = np.random.default_rng(3)
+    images = rng.random((64, 12, 12)) < 0.5
+    generator = torch.Generator().manual_seed(0)
+    network = build_network(in_channels=1, conv_channels=[1], kernel_sizes=3, padding="zeros")
+    seen = []
+    network.register_forward_hook(lambda *_: seen.append(torch.is_autocast_enabled("cpu")))
+    train(network, F.binary_cross_entropy, torch.tensor(images[:, None], dtype=torch.float32),
+          torch.tensor(dilation(images, SELEM)[:, None], dtype=torch.float32),
+          options=TrainingOptions(max_epochs=1, batch_size=32), regularizer=Regularizer(),
+          generator=generator)
+    assert seen and not any(seen)
+
+
+def test_native_bfloat16_says_whether_the_device_computes_it():
+    assert isinstance(native_bfloat16(torch.device("cpu")), bool)
+    assert native_bfloat16(torch.device("meta")) is False
 
 def test_nan_loss_raises_a_clear_error():
     rng = np.random.default_rng(4)
